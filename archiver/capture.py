@@ -1,0 +1,672 @@
+"""The capture pass: fetch every due source, extract its text, judge it, store it.
+
+Flow of one source: fetch (async, polite per host) -> follow a meta refresh -> skip
+extraction when the body is byte-identical to the last good capture, else extract in a
+process pool -> verdict against the last good capture (with the site's not-found and home
+pages as context when the text changed; in the pool too, unless a changed text must be
+described) -> stored with its blobs, sealed into the hash chain, quote checks run by
+plugins, Wayback submission queued. Captures are written in batches by one writer thread,
+each batch one transaction, so a killed pass loses at most the batch in flight and never
+leaves half-written rows. docs/performance.md says where the time goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from archiver import TOOL_NAME, __version__, plugins, submissions
+from archiver.chain import add_captures
+from archiver.config import Config
+from archiver.extract import Extracted, extract
+from archiver.fetch import Fetcher, FetchResult, Hop
+from archiver.models import Capture, Run, Source, utcnow
+from archiver.queue import (
+    claim_sources,
+    hold_leases,
+    make_all_due,
+    release_dead_leases,
+    release_sources,
+    renew_leases,
+    worker_name,
+)
+from archiver.store import get_texts, put_blobs, sha256_hex
+from archiver.verdict import Snapshot, Verdict, judge
+
+log = logging.getLogger(__name__)
+
+CAPTURE_SETTINGS = ("fetch", "capture", "verdict")
+POOL_PRELOAD = ["archiver.extract", "archiver.verdict"]
+PARENT_CHECK_SECONDS = 1.0
+# Captures written per transaction, at most; and the writer waits this long between two
+# transactions to let a batch fill (a few large transactions cost less than many small ones).
+WRITE_BATCH = 100
+WRITE_INTERVAL = 0.25
+
+
+@dataclass
+class Previous:
+    """What the last good capture of a source tells the next one."""
+
+    capture_id: int
+    snapshot: Snapshot
+    etag: str | None
+    last_modified: str | None
+    kind: str
+    page_title: str | None
+    published: str | None
+    charset: str | None
+
+
+@dataclass
+class Job:
+    source_id: int
+    url: str
+    previous: Previous | None
+
+
+@dataclass
+class Outcome:
+    """Everything learnt about one source in this pass, ready to be written."""
+
+    job: Job
+    fetch: FetchResult
+    extracted: Extracted | None
+    text: str
+    verdict: Verdict | None
+    error: str | None = None
+    error_kind: str | None = None
+    hops: list[tuple[int, str]] = field(default_factory=list)
+    lease_lost: bool = False
+
+
+@dataclass
+class RunSummary:
+    """What a pass did, for the CLI summary and the runs table."""
+
+    run_id: int
+    counts: Counter
+    total: int = 0
+    new_bodies: int = 0
+    elapsed: float = 0.0
+    interrupted: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _header(headers: list | None, name: str) -> str | None:
+    for key, value in headers or []:
+        if key.lower() == name:
+            return value
+    return None
+
+
+_PREVIOUS_COLUMNS = (
+    Capture.id, Capture.source_id, Capture.origin, Capture.requested_url, Capture.final_url, Capture.status_code,
+    Capture.redirects, Capture.response_headers, Capture.body_sha256, Capture.text_sha256, Capture.error_kind,
+    Capture.error, Capture.content_type, Capture.page_title, Capture.published, Capture.charset,
+)
+
+
+def _load_previous(session: Session, sources: list[Source]) -> dict[int, Previous]:
+    ids = [s.last_good_capture_id for s in sources if s.last_good_capture_id]
+    if not ids:
+        return {}
+    captures = session.execute(select(*_PREVIOUS_COLUMNS).where(Capture.id.in_(ids))).all()
+    texts = get_texts(session, (cap.text_sha256 for cap in captures))
+    previous = {}
+    for cap in captures:
+        text = texts.get(cap.text_sha256, "")
+        snapshot = Snapshot(
+            requested_url=cap.requested_url,
+            final_url=cap.final_url,
+            status=cap.status_code,
+            redirects=[(h[0], h[1]) for h in (cap.redirects or [])],
+            text=text,
+            full_text=text,
+            body_sha256=cap.body_sha256,
+            text_sha256=cap.text_sha256,
+            error_kind=cap.error_kind,
+            error=cap.error,
+            kind=(cap.content_type or "").startswith("application/pdf") and "pdf" or "html",
+            title=cap.page_title,
+        )
+        live_ok = cap.origin == "live" and cap.status_code == 200
+        previous[cap.source_id] = Previous(
+            capture_id=cap.id,
+            snapshot=snapshot,
+            etag=_header(cap.response_headers, "etag") if live_ok else None,
+            last_modified=_header(cap.response_headers, "last-modified") if live_ok else None,
+            kind=snapshot.kind,
+            page_title=cap.page_title,
+            published=cap.published,
+            charset=cap.charset,
+        )
+    return previous
+
+
+class SiteContext:
+    """Per-site pages that help judge a capture: the site's not-found page and home page, fetched once per pass."""
+
+    def __init__(self, fetcher: Fetcher, extractor: Callable) -> None:
+        self.fetcher = fetcher
+        self.extractor = extractor
+        self.tasks: dict[str, asyncio.Task] = {}
+
+    async def _text_of(self, url: str, want_status_200: bool) -> str | None:
+        result = await self.fetcher.fetch(url)
+        if not result.ok or not result.body or (want_status_200 and result.status != 200):
+            return None
+        extracted = await self.extractor(result.body, result.content_type, result.final_url or url)
+        return extracted.full_text or extracted.text or None
+
+    def _cached(self, key: str, url: str, want_status_200: bool) -> asyncio.Task:
+        if key not in self.tasks:
+            self.tasks[key] = asyncio.ensure_future(self._text_of(url, want_status_200))
+        return self.tasks[key]
+
+    def _not_found_probe(self, url: str) -> asyncio.Task:
+        parts = urlsplit(url)
+        probe = f"{parts.scheme}://{parts.netloc}/{uuid.uuid4().hex}-does-not-exist.html"
+        return self._cached(f"404:{parts.scheme}://{parts.netloc}", probe, True)
+
+    def warm(self, url: str) -> None:
+        """Start the site's not-found probe before its pages are fetched.
+
+        The probe then waits its turn at the head of the host's queue instead of behind every
+        page of the batch, so captures that need it are stored as they finish.
+        """
+        self._not_found_probe(url)
+
+    async def not_found_text(self, url: str) -> str | None:
+        """The text a site serves with status 200 for a page that cannot exist (its soft-404 page)."""
+        return await self._not_found_probe(url)
+
+    async def home_text(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        return await self._cached(f"home:{parts.scheme}://{parts.netloc}", f"{parts.scheme}://{parts.netloc}/", False)
+
+
+def _snapshot(job: Job, result: FetchResult, hops, text: str, full_text: str, kind: str, title: str | None) -> Snapshot:
+    body_sha = sha256_hex(result.body) if result.body else None
+    return Snapshot(
+        requested_url=job.url,
+        final_url=result.final_url,
+        status=result.status,
+        redirects=hops,
+        text=text,
+        full_text=full_text,
+        body_sha256=body_sha,
+        text_sha256=sha256_hex(text.encode("utf-8")) if text else None,
+        error_kind=result.error_kind,
+        error=result.error,
+        kind=kind,
+        title=title,
+    )
+
+
+class Pipeline:
+    """One pass's machinery: the fetcher, the extraction pool and the per-site context."""
+
+    def __init__(self, config: Config, pool: concurrent.futures.Executor | None) -> None:
+        self.config = config
+        self.pool = pool
+        self.fetcher = Fetcher(config.fetch)
+        self.sites = SiteContext(self.fetcher, self.extract)
+
+    async def extract(self, body: bytes, content_type: str | None, url: str) -> Extracted:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, extract, body, content_type, url)
+
+    async def judge(self, previous: Snapshot | None, current: Snapshot, not_found: str | None, home: str | None) -> Verdict:
+        """The verdict against the previous good capture.
+
+        Comparing texts costs a quarter of what extracting them does, so a first capture (compared
+        with the site's not-found page) and a capture with the same text run in the extraction
+        pool, which spreads them over all cores. A changed text is judged in a thread of this
+        process: the verdict then describes the change with a word diff, and Chinese word
+        segmentation loads a dictionary of some 60 MB, better loaded once here than in every
+        worker, and never on the event loop, where it would stall the fetches in flight.
+        """
+        call = functools.partial(judge, previous, current, not_found_text=not_found, home_text=home,
+                                 min_body_chars=self.config.verdict.min_body_chars)
+        compares = current.status is not None and 200 <= current.status < 300 and not current.error_kind
+        if not compares:
+            return call()
+        no_diff = previous is None or previous.text_sha256 == current.text_sha256
+        executor = self.pool if (self.pool is not None and no_diff) else None
+        return await asyncio.get_running_loop().run_in_executor(executor, call)
+
+    async def capture(self, job: Job) -> Outcome:
+        """Capture one source; never raises (an unexpected failure becomes the outcome's error)."""
+        try:
+            return await self._capture(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one broken source never stops a pass
+            log.exception("capture of %s failed", job.url)
+            now = utcnow()
+            result = FetchResult(
+                requested_url=job.url, final_url=None, status=None, redirects=[], request_headers={},
+                response_headers=[], body=b"", truncated=False, server_ip=None, http_version=None,
+                started_at=now, ended_at=now, error_kind="other", error=None, not_modified=False, content_type=None,
+            )
+            return Outcome(job, result, None, "", None, error=f"internal error while capturing: {exc!r}", error_kind="internal")
+
+    async def _capture(self, job: Job) -> Outcome:
+        prev = job.previous
+        result = await self.fetcher.fetch(
+            job.url,
+            etag=prev.etag if prev else None,
+            last_modified=prev.last_modified if prev else None,
+        )
+        hops = [(hop.status, hop.location) for hop in result.redirects]
+        if result.not_modified and prev is not None:
+            verdict = Verdict("unchanged", "server answered 304 Not Modified to a conditional request", 1.0, True)
+            return Outcome(job, result, None, prev.snapshot.text, verdict, hops=hops)
+        extracted = None
+        text = full_text = ""
+        kind = "other"
+        if result.body and result.status is not None:
+            body_sha = sha256_hex(result.body)
+            if prev is not None and body_sha == prev.snapshot.body_sha256 and result.status == prev.snapshot.status:
+                text = full_text = prev.snapshot.text
+                kind = prev.kind
+            else:
+                extracted = await self.extract(result.body, result.content_type, result.final_url or job.url)
+                if extracted.meta_refresh and extracted.meta_refresh != (result.final_url or job.url):
+                    followed = await self.fetcher.fetch(extracted.meta_refresh)
+                    hops = hops + [(0, extracted.meta_refresh)] + [(h.status, h.location) for h in followed.redirects]
+                    followed.redirects = result.redirects + [Hop(url=result.final_url or job.url, status=0, location=extracted.meta_refresh)] + followed.redirects
+                    followed.requested_url = job.url
+                    result = followed
+                    extracted = None
+                    if result.body and result.status is not None:
+                        extracted = await self.extract(result.body, result.content_type, result.final_url or job.url)
+                if extracted is not None:
+                    text, full_text, kind = extracted.text, extracted.full_text, extracted.kind
+        title = extracted.title if extracted else (prev.page_title if prev and text else None)
+        current = _snapshot(job, result, hops, text, full_text, kind, title)
+        not_found = home = None
+        if self.config.verdict.probe_not_found and result.status == 200 and not result.error_kind:
+            changed = prev is None or current.text_sha256 != prev.snapshot.text_sha256
+            if changed or hops:
+                not_found = await self.sites.not_found_text(result.final_url or job.url)
+            if hops:
+                home = await self.sites.home_text(result.final_url or job.url)
+        verdict = await self.judge(prev.snapshot if prev else None, current, not_found, home)
+        return Outcome(job, result, extracted, text, verdict, hops=hops)
+
+
+def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_sha: str | None, text_sha: str | None) -> Capture:
+    result, verdict, extracted = outcome.fetch, outcome.verdict, outcome.extracted
+    prev = outcome.job.previous
+    reused = extracted is None and prev is not None and body_sha == prev.snapshot.body_sha256
+    return Capture(
+        source_id=outcome.job.source_id,
+        run_id=run_id,
+        origin="live",
+        requested_url=outcome.job.url,
+        final_url=result.final_url,
+        started_at=result.started_at,
+        ended_at=result.ended_at,
+        status_code=result.status,
+        redirects=[[status, location] for status, location in outcome.hops],
+        request_headers=dict(result.request_headers),
+        response_headers=[[k, v] for k, v in result.response_headers],
+        server_ip=result.server_ip,
+        http_version=result.http_version,
+        content_type=result.content_type,
+        charset=extracted.charset if extracted else (prev.charset if reused else None),
+        body_sha256=body_sha,
+        body_size=len(result.body) if result.body else None,
+        text_sha256=text_sha,
+        text_length=len(outcome.text) if outcome.text else 0,
+        page_title=extracted.title if extracted else (prev.page_title if reused else None),
+        published=extracted.published if extracted else (prev.published if reused else None),
+        not_modified=result.not_modified,
+        error_kind=outcome.error_kind or result.error_kind,
+        error=outcome.error or result.error or (extracted.error if extracted else None),
+        verdict=verdict.state if verdict else None,
+        verdict_reason=verdict.reason if verdict else None,
+        similarity=verdict.similarity if verdict else None,
+        compared_to_id=prev.capture_id if prev else None,
+        tool=TOOL_NAME,
+        tool_version=__version__,
+        config=config_data,
+        elapsed_ms=int((result.ended_at - result.started_at).total_seconds() * 1000),
+    )
+
+
+def _apply_to_source(source: Source, capture: Capture, verdict: Verdict | None, config: Config, now: datetime) -> None:
+    source.last_checked_at = now
+    source.last_capture_id = capture.id
+    source.capture_count = (source.capture_count or 0) + 1
+    source.lease_owner = None
+    source.lease_expires_at = None
+    hours = source.interval_hours or config.capture.default_interval_hours
+    source.next_due_at = now + timedelta(hours=hours)
+    source.last_error = capture.error if (capture.error_kind or verdict is None or not verdict.good) else None
+    if verdict is None:
+        return
+    if verdict.state != source.state:
+        source.state_since = now
+    source.state = verdict.state
+    source.state_reason = verdict.reason
+    if capture.final_url:
+        source.final_url = capture.final_url
+    if verdict.state == "unreachable":
+        source.unreachable_since = source.unreachable_since or now
+    else:
+        source.unreachable_since = None
+    if verdict.good:
+        source.last_good_capture_id = capture.id
+        if capture.page_title and not source.title:
+            source.title = capture.page_title
+
+
+def capture_settings(config: Config) -> dict:
+    """The settings recorded (and sealed) on every live capture: the [fetch], [capture] and
+    [verdict] sections, which shape what was fetched and how it was judged. The other sections
+    (database, Wayback, schedule, notifications) say nothing about a capture and would cost
+    a kilobyte on each of millions of captures."""
+    data = config.as_dict()
+    return {section: data[section] for section in CAPTURE_SETTINGS}
+
+
+def write_outcomes(
+    session_factory: sessionmaker,
+    run_id: int,
+    outcomes: list[Outcome],
+    config: Config,
+    worker: str | None = None,
+    settings: dict | None = None,
+) -> int:
+    """Store a batch of outcomes in one transaction; returns how many new bodies were stored.
+
+    With `worker`, only the outcomes whose source this worker still leases are stored; the
+    others are marked `lease_lost` (another worker took the source over after the lease ran out).
+    `settings` is what capture_settings(config) returns, computed once per pass by the caller.
+    """
+    config_data = settings if settings is not None else capture_settings(config)
+    with session_factory.begin() as session:
+        if worker is not None:
+            held = hold_leases(session, worker, [o.job.source_id for o in outcomes], config.schedule.lease_seconds)
+            for o in outcomes:
+                o.lease_lost = o.job.source_id not in held
+            outcomes = [o for o in outcomes if not o.lease_lost]
+            if not outcomes:
+                return 0
+        bodies = [o.fetch.body for o in outcomes if o.fetch.body and not o.fetch.not_modified]
+        texts = [o.text.encode("utf-8") for o in outcomes if o.text]
+        body_keys, new_bodies = put_blobs(session, bodies)
+        text_keys, _ = put_blobs(session, texts)
+        keys = dict(zip(bodies, body_keys)) | dict(zip(texts, text_keys))
+        captures = []
+        for o in outcomes:
+            if o.fetch.not_modified and o.job.previous:
+                body_sha = o.job.previous.snapshot.body_sha256
+            else:
+                body_sha = keys.get(o.fetch.body) if o.fetch.body else None
+            text_sha = keys.get(o.text.encode("utf-8")) if o.text else None
+            captures.append(_capture_row(o, run_id, config_data, body_sha, text_sha))
+        add_captures(session, captures)
+        sources = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_([o.job.source_id for o in outcomes])))}
+        now = utcnow()
+        for o, capture in zip(outcomes, captures):
+            _apply_to_source(sources[o.job.source_id], capture, o.verdict, config, now)
+        session.flush()
+        for o, capture in zip(outcomes, captures):
+            source = sources[o.job.source_id]
+            plugins.after_capture(session, source, capture, o.text)
+            submissions.after_capture(session, source, capture, config.wayback)
+        return new_bodies
+
+
+def _prepare_jobs(session: Session, ids: list[int]) -> list[Job]:
+    sources = list(session.scalars(select(Source).where(Source.id.in_(ids)).order_by(Source.id)))
+    previous = _load_previous(session, sources)
+    return [Job(s.id, s.url, previous.get(s.id)) for s in sources]
+
+
+def _exit_with(pid: int) -> None:
+    """Extraction worker start-up: exit as soon as the process running the pass is gone.
+
+    A pass killed with SIGKILL (the OOM killer, `kill -9`, a container stopped without grace)
+    cannot shut its pool down, and the workers would wait for work forever, holding their
+    memory, and keep the fork server alive with them.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="archiver-pass-watch", daemon=True).start()
+
+
+def _make_pool(config: Config, expected: int) -> concurrent.futures.Executor | None:
+    """Extraction workers, started from a fork server that has imported the extraction and verdict
+    code once: they start at once and share those modules' memory."""
+    workers = config.capture.extract_workers or os.cpu_count() or 1
+    if workers <= 1 or expected < 8:
+        return None
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(POOL_PRELOAD)
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                  initializer=_exit_with, initargs=(os.getpid(),))
+
+
+def count_due(session: Session, everything: bool = False, source_ids: list[int] | None = None) -> int:
+    query = select(func.count()).select_from(Source)
+    if not everything:
+        query = query.where(Source.next_due_at <= utcnow())
+    if source_ids is not None:
+        query = query.where(Source.id.in_(source_ids))
+    return session.scalar(query) or 0
+
+
+async def capture_pass(
+    config: Config,
+    session_factory: sessionmaker,
+    *,
+    everything: bool = False,
+    source_ids: list[int] | None = None,
+    worker: str | None = None,
+    trigger: str = "manual",
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> RunSummary:
+    """Run one capture pass over the due sources (or all of them) and record it as a run."""
+    worker = worker or worker_name()
+    started = time.monotonic()
+    with session_factory() as session:
+        release_dead_leases(session)
+        session.commit()
+        if everything:
+            make_all_due(session, source_ids)
+        expected = count_due(session, everything, source_ids)
+        run = Run(started_at=utcnow(), worker=worker, trigger=trigger, status="running")
+        session.add(run)
+        session.commit()
+        run_id = run.id
+    if on_start:
+        on_start(expected)
+    summary = RunSummary(run_id=run_id, counts=Counter())
+    stop = stop or asyncio.Event()
+    pool = _make_pool(config, expected)
+    db_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archiver-writer")
+    lease_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archiver-leases")
+    loop = asyncio.get_running_loop()
+    pipeline = Pipeline(config, pool)
+    # Bounded, so that captures never pile up (with their bodies) faster than they are stored.
+    results: asyncio.Queue[Outcome | None] = asyncio.Queue(maxsize=2 * WRITE_BATCH)
+    claimed_pending: set[int] = set()
+
+    def record(outcome: Outcome) -> None:
+        summary.total += 1
+        state = outcome.verdict.state if outcome.verdict else "failed"
+        summary.counts[state] += 1
+        if outcome.error or outcome.fetch.error or (outcome.verdict and not outcome.verdict.good):
+            summary.failures.append((outcome.job.url, outcome.error or outcome.fetch.error or outcome.verdict.reason))
+        if on_outcome:
+            on_outcome(outcome)
+
+    settings = capture_settings(config)
+
+    async def writer() -> None:
+        batch_size = max(1, min(config.capture.batch_size, WRITE_BATCH))
+        done = False
+        last_write = float("-inf")
+        while not done:
+            item = await results.get()
+            batch = []
+            if item is None:
+                done = True
+            else:
+                batch.append(item)
+                pause = last_write + WRITE_INTERVAL - loop.time()
+                if pause > 0 and results.qsize() < batch_size - 1:
+                    await asyncio.sleep(pause)
+            while len(batch) < batch_size:
+                try:
+                    nxt = results.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                if nxt is None:
+                    done = True
+                    break
+                batch.append(nxt)
+            if batch:
+                last_write = loop.time()
+                summary.new_bodies += await loop.run_in_executor(
+                    db_thread, write_outcomes, session_factory, run_id, batch, config, worker, settings
+                )
+                for o in batch:
+                    claimed_pending.discard(o.job.source_id)
+                    if o.lease_lost:
+                        log.warning("%s: not stored, another worker took it over after this worker's lease ran out", o.job.url)
+                    else:
+                        record(o)
+
+    async def one(job: Job, slots: asyncio.Semaphore) -> None:
+        try:
+            outcome = await pipeline.capture(job)
+            await results.put(outcome)
+        finally:
+            slots.release()
+
+    async def heartbeat() -> None:
+        every = max(config.schedule.lease_seconds / 3, 0.1)
+        while True:
+            await asyncio.sleep(every)
+            if claimed_pending:
+                ids = sorted(claimed_pending)
+
+                def renew() -> None:
+                    with session_factory() as session:
+                        renew_leases(session, worker, ids, config.schedule.lease_seconds)
+
+                try:
+                    await loop.run_in_executor(lease_thread, renew)
+                except Exception:
+                    log.exception("could not renew the leases of this pass")
+
+    in_flight: set[asyncio.Task] = set()
+
+    def writer_ended(task: asyncio.Task) -> None:
+        # A writer that failed stores nothing more: captures waiting for room in the queue would wait forever.
+        if task.cancelled() or task.exception() is not None:
+            for pending in list(in_flight):
+                pending.cancel()
+
+    writer_task = asyncio.ensure_future(writer())
+    writer_task.add_done_callback(writer_ended)
+    heartbeat_task = asyncio.ensure_future(heartbeat())
+    slots = asyncio.Semaphore(max(config.fetch.concurrency * 4, 8))
+    try:
+        async with pipeline.fetcher:
+            while not stop.is_set() and not writer_task.done():
+                def claim() -> list[Job]:
+                    with session_factory() as session:
+                        release_dead_leases(session)
+                        ids = claim_sources(
+                            session, worker, config.capture.batch_size, config.schedule.lease_seconds,
+                            source_ids=source_ids,
+                        )
+                        return _prepare_jobs(session, ids) if ids else []
+
+                jobs = await loop.run_in_executor(db_thread, claim)
+                if not jobs:
+                    break
+                claimed_pending.update(job.source_id for job in jobs)
+                for job in jobs:
+                    if stop.is_set() or writer_task.done():
+                        break
+                    if config.verdict.probe_not_found:
+                        pipeline.sites.warm(job.url)
+                    await slots.acquire()
+                    if stop.is_set() or writer_task.done():
+                        slots.release()
+                        break
+                    task = asyncio.ensure_future(one(job, slots))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+            if not writer_task.done():
+                await results.put(None)
+            await writer_task
+    finally:
+        heartbeat_task.cancel()
+        for task in in_flight:
+            task.cancel()
+        if not writer_task.done():
+            await results.put(None)
+            try:
+                await writer_task
+            except Exception:
+                log.exception("writer failed")
+        summary.interrupted = stop.is_set()
+        summary.elapsed = time.monotonic() - started
+
+        def finish() -> None:
+            with session_factory() as session:
+                release_sources(session, worker, sorted(claimed_pending))
+                run = session.get(Run, run_id)
+                run.ended_at = utcnow()
+                run.status = "interrupted" if summary.interrupted else "finished"
+                run.counts = dict(summary.counts) | {"total": summary.total, "new_bodies": summary.new_bodies}
+                session.commit()
+
+        await loop.run_in_executor(db_thread, finish)
+        db_thread.shutdown(wait=True)
+        lease_thread.shutdown(wait=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return summary
+
+
+def run_pass(config: Config, session_factory: sessionmaker, **kwargs) -> RunSummary:
+    """Synchronous entry point for `archiver run` and the scheduler."""
+    return asyncio.run(capture_pass(config, session_factory, **kwargs))

@@ -1,0 +1,68 @@
+"""Shared pieces of the CLI: the lazily opened configuration and database, errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cached_property
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from archiver.config import Config, ConfigError, load_config
+from archiver.db import DatabaseError, open_database
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class App:
+    """What every command needs: the configuration and the database, opened on first use."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+
+    @cached_property
+    def config(self) -> Config:
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            fail(f"configuration error: {exc}")
+
+    @cached_property
+    def sessions(self):
+        try:
+            return open_database(self.config.database.url)
+        except DatabaseError as exc:
+            fail(str(exc))
+
+
+def fail(message: str, code: int = 1):
+    """Print a one-line error and exit with `code`."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def tracked_source(session, url: str):
+    """The tracked source for `url`, or a one-line error: exit 2 for a malformed URL, 1 when untracked."""
+    from archiver.sources import find_source
+    from archiver.urls import InvalidURL
+
+    try:
+        source = find_source(session, url)
+    except InvalidURL as exc:
+        fail(str(exc), code=2)
+    if source is None:
+        fail(f"not tracked: {url} (add it with `archiver add URL` first)")
+    return source
+
+
+def print_json(data) -> None:
+    """JSON for scripts: UTF-8, Chinese left readable."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+pass_app = click.make_pass_decorator(App)
+
+

@@ -1,0 +1,366 @@
+"""Commands about sources and captures: add, run, status, show, runs, diff."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from datetime import datetime
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from archiver.capture import capture_pass
+from archiver.cli.app import App, console, fail, pass_app, print_json, tracked_source
+from archiver.models import Capture, Run, utcnow
+from archiver.sources import add_source, list_sources, parse_interval, source_captures, state_counts
+from archiver.urls import InvalidURL, normalise_url
+from sqlalchemy import select
+
+STATE_STYLES = {
+    "pending": "dim", "new": "cyan", "unchanged": "green", "altered": "yellow",
+    "moved": "blue", "deleted": "bold red", "unreachable": "magenta",
+}
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def ago(value: datetime | None) -> str:
+    """'3 days' style duration since `value`."""
+    if value is None:
+        return ""
+    seconds = (utcnow() - value).total_seconds()
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return "less than a minute"
+
+
+@click.command()
+@click.argument("url")
+@click.option("--lang", help="Language of the page (en, zh, ...).")
+@click.option("--title", help="Title to show in reports.")
+@click.option("--publisher", help="Who published the page.")
+@click.option("--interval", help="How often to capture it: hourly, daily, weekly, or e.g. 6h, 2d.")
+@click.option("--json", "as_json", is_flag=True, help="Print the source as JSON.")
+@pass_app
+def add(app: App, url: str, lang, title, publisher, interval, as_json: bool) -> None:
+    """Track URL: it will be captured at the next `archiver run`."""
+    try:
+        hours = parse_interval(interval)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    try:
+        normalise_url(url)
+    except InvalidURL as exc:
+        fail(str(exc), code=2)
+    with app.sessions.begin() as session:
+        source, created = add_source(session, url, lang=lang, title=title, publisher=publisher, interval_hours=hours)
+        data = {"id": source.id, "url": source.url, "created": created}
+    if as_json:
+        print_json(data)
+    elif created:
+        console.print(f"tracking {data['url']}", highlight=False)
+    else:
+        console.print(f"already tracked: {data['url']}", highlight=False)
+
+
+def _install_stop_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+@click.command()
+@click.option("--all", "everything", is_flag=True, help="Capture every tracked source now, due or not.")
+@click.option("--url", "urls", multiple=True, help="Capture only this source (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--notify/--no-notify", default=True, show_default=True,
+              help="Send the digest ([notify] in config.toml) when a cited source changed.")
+@click.option("--ahead", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="HOURS",
+              help="Also take sources falling due within this many hours (at most half their interval), "
+                   "so a run started by cron at the same hour every day keeps daily sources daily.")
+@pass_app
+def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progress: bool | None, notify: bool,
+        ahead: float) -> None:
+    """Capture the sources that are due, then exit.
+
+    Exits 0 even when some sources failed (each failure is recorded on its capture);
+    non-zero only when the pass itself could not run.
+    """
+    config, sessions = app.config, app.sessions
+    source_ids = None
+    if urls:
+        with sessions() as session:
+            source_ids = []
+            for url in urls:
+                source = tracked_source(session, url)
+                source_ids.append(source.id)
+        everything = True
+    if ahead and not everything:
+        from datetime import timedelta
+
+        from archiver.schedule import pull_forward
+
+        with sessions() as session:
+            pull_forward(session, utcnow() + timedelta(hours=ahead), config.capture.default_interval_hours)
+    show_bar = sys.stdout.isatty() if progress is None else progress
+    show_bar = show_bar and not as_json
+
+    async def go():
+        stop = asyncio.Event()
+        _install_stop_handlers(stop)
+        if show_bar:
+            with Progress(
+                TextColumn("capturing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.fields[last]}"), console=console, transient=False,
+            ) as bar:
+                task = bar.add_task("capture", total=None, last="")
+
+                def started(total: int) -> None:
+                    bar.update(task, total=total)
+
+                def advanced(outcome) -> None:
+                    state = outcome.verdict.state if outcome.verdict else "failed"
+                    bar.update(task, advance=1, last=f"{state}: {outcome.job.url[:60]}")
+
+                return await capture_pass(config, sessions, everything=everything, source_ids=source_ids,
+                                          on_start=started, on_outcome=advanced, stop=stop)
+
+        def line(outcome) -> None:
+            if not as_json:
+                state = outcome.verdict.state if outcome.verdict else "failed"
+                click.echo(f"{state:<11} {outcome.job.url}")
+
+        return await capture_pass(config, sessions, everything=everything, source_ids=source_ids,
+                                  on_outcome=line, stop=stop)
+
+    summary = asyncio.run(go())
+    deliveries = []
+    if notify and summary.total:
+        from archiver.notify import after_pass
+
+        deliveries = after_pass(config.notify, sessions, summary.run_id)
+    data = {
+        "run_id": summary.run_id,
+        "total": summary.total,
+        "counts": dict(summary.counts),
+        "new_bodies": summary.new_bodies,
+        "seconds": round(summary.elapsed, 2),
+        "interrupted": summary.interrupted,
+        "failures": [{"url": u, "error": e} for u, e in summary.failures],
+        "notified": [{"channel": d.channel, "ok": d.ok, "error": d.error} for d in deliveries],
+    }
+    if as_json:
+        print_json(data)
+        return
+    parts = ", ".join(f"{n} {state}" for state, n in sorted(summary.counts.items())) or "nothing was due"
+    console.print(
+        f"run {summary.run_id}: {summary.total} captured in {summary.elapsed:.1f} s ({parts}); "
+        f"{summary.new_bodies} new bodies stored" + ("; interrupted" if summary.interrupted else ""),
+        highlight=False,
+    )
+    for url, error in summary.failures[:20]:
+        console.print(f"  [magenta]![/] {url}: {error}", highlight=False)
+    if len(summary.failures) > 20:
+        console.print(f"  ... and {len(summary.failures) - 20} more (see `archiver status`)")
+    for d in deliveries:
+        if d.ok:
+            console.print(f"digest sent by {d.channel}", highlight=False)
+        else:
+            console.print(f"[bold red]digest not sent by {d.channel}:[/] {escape(d.error or '')}", highlight=False)
+
+
+@click.command()
+@click.option("--state", type=click.Choice(list(STATE_STYLES)), help="Only sources in this state.")
+@click.option("--json", "as_json", is_flag=True, help="JSON array, one object per source (a stable interface).")
+@click.option("--limit", type=int, help="At most this many rows.")
+@pass_app
+def status(app: App, state: str | None, as_json: bool, limit: int | None) -> None:
+    """One row per source: its state, when it was last checked, and its last error."""
+    with app.sessions() as session:
+        rows = list_sources(session, state=state, limit=limit)
+        counts = state_counts(session)
+        extra = _status_extras(session)
+    if as_json:
+        print_json([row.as_json() for row in rows])
+        return
+    table = Table(show_lines=False, header_style="bold")
+    for name in ("state", "since", "last checked", "captures", "url", "note"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        note = row.last_error or (row.state_reason if row.state not in ("unchanged", "new") else "") or ""
+        if row.state == "unreachable" and row.unreachable_since:
+            note = f"unreachable for {ago(row.unreachable_since)}: {note}"
+        if row.state == "moved" and row.final_url:
+            note = f"now at {row.final_url}"
+        table.add_row(
+            f"[{STATE_STYLES.get(row.state, '')}]{row.state}[/]", when(row.state_since), when(row.last_checked),
+            str(row.captures), row.url, note,
+        )
+    console.print(table)
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no sources tracked yet"
+    console.print(f"{sum(counts.values())} sources: {summary}" + (f"; {extra}" if extra else ""), highlight=False)
+
+
+def _status_extras(session) -> str:
+    from archiver.models import WaybackJob
+    from sqlalchemy import func
+
+    counts = dict(session.execute(select(WaybackJob.status, func.count()).group_by(WaybackJob.status)).all())
+    if not counts:
+        return ""
+    return "Wayback submissions: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "running", "done", "failed") if counts.get(k))
+
+
+def capture_json(c: Capture) -> dict:
+    """A capture as the JSON interface shows it."""
+    return {
+        "id": c.id,
+        "origin": c.origin,
+        "started_at": c.started_at.isoformat() if c.started_at else None,
+        "status": c.status_code,
+        "final_url": c.final_url,
+        "redirects": c.redirects,
+        "verdict": c.verdict,
+        "reason": c.verdict_reason,
+        "similarity": c.similarity,
+        "body_sha256": c.body_sha256,
+        "body_size": c.body_size,
+        "text_sha256": c.text_sha256,
+        "title": c.page_title,
+        "error": c.error,
+        "error_kind": c.error_kind,
+        "wayback_url": c.wayback_url,
+        "record_hash": c.record_hash,
+    }
+
+
+@click.command()
+@click.argument("url")
+@click.option("--json", "as_json", is_flag=True, help="JSON object with the source and its captures.")
+@pass_app
+def show(app: App, url: str, as_json: bool) -> None:
+    """The history of one source: every capture, oldest first."""
+    with app.sessions() as session:
+        source = tracked_source(session, url)
+        captures = source_captures(session, source)
+    if as_json:
+        print_json({
+            "url": source.url, "state": source.state, "reason": source.state_reason, "final_url": source.final_url,
+            "title": source.title, "lang": source.lang, "captures": [capture_json(c) for c in captures],
+        })
+        return
+    console.print(f"[bold]{source.url}[/]  [{STATE_STYLES.get(source.state, '')}]{source.state}[/]", highlight=False)
+    if source.state_reason:
+        console.print(f"  {source.state_reason}", highlight=False)
+    table = Table(header_style="bold")
+    for name in ("id", "captured", "origin", "status", "verdict", "body sha256", "size", "reason / error"):
+        table.add_column(name, overflow="fold")
+    for c in captures:
+        table.add_row(
+            str(c.id), when(c.started_at), c.origin, str(c.status_code or "-"), c.verdict or "failed",
+            (c.body_sha256 or "-")[:16], str(c.body_size or "-"), c.error or c.verdict_reason or "",
+        )
+    console.print(table)
+
+
+@click.command()
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def runs(app: App, limit: int, as_json: bool) -> None:
+    """Recent capture passes: when, where, and what they found.
+
+    `errors` counts the captures of a run that failed: the page was unreachable or the capture
+    recorded an error (see `archiver status`). A run stopped by a signal or a crash shows as
+    interrupted.
+    """
+    from sqlalchemy import func, or_
+
+    with app.sessions() as session:
+        rows = list(session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
+        errors = dict(session.execute(
+            select(Capture.run_id, func.count())
+            .where(Capture.run_id.in_([r.id for r in rows]),
+                   or_(Capture.error.is_not(None), Capture.verdict.is_(None), Capture.verdict == "unreachable"))
+            .group_by(Capture.run_id)
+        ).all()) if rows else {}
+    data = [
+        {"id": r.id, "started_at": r.started_at.isoformat(), "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+         "status": r.status, "worker": r.worker, "trigger": r.trigger, "counts": r.counts or {},
+         "errors": errors.get(r.id, 0), "error": r.error}
+        for r in rows
+    ]
+    if as_json:
+        print_json(data)
+        return
+    table = Table(header_style="bold")
+    for name in ("run", "started", "ended", "status", "trigger", "captured", "verdicts", "errors"):
+        table.add_column(name, overflow="fold")
+    for r in data:
+        verdicts = ", ".join(f"{v} {k}" for k, v in sorted(r["counts"].items()) if k not in ("total", "new_bodies"))
+        problems = str(r["errors"]) + (f"; {escape(r['error'])}" if r["error"] else "")
+        status = f"[yellow]{r['status']}[/]" if r["status"] == "interrupted" else r["status"]
+        table.add_row(str(r["id"]), r["started_at"][:19], (r["ended_at"] or "-")[:19], status, r["trigger"] or "",
+                      str(r["counts"].get("total", "-")), verdicts, problems)
+    console.print(table)
+
+
+@click.command()
+@click.argument("url")
+@click.option("--from", "from_id", type=int, help="Capture id to compare from (default: the previous good capture).")
+@click.option("--to", "to_id", type=int, help="Capture id to compare to (default: the latest capture with text).")
+@click.option("--context", type=int, default=60, show_default=True, help="Characters of unchanged text kept around each change.")
+@click.option("--json", "as_json", is_flag=True, help="Segments as JSON: [{op, text}], op equal/insert/delete.")
+@pass_app
+def diff(app: App, url: str, from_id: int | None, to_id: int | None, context: int, as_json: bool) -> None:
+    """What changed in a source's main text between two captures.
+
+    Word by word for English, by word segment for Chinese; removed text is marked [-like this-],
+    added text {+like this+}.
+    """
+    from archiver.diff import diff_texts, render_terminal, summary
+    from archiver.store import get_text
+
+    with app.sessions() as session:
+        source = tracked_source(session, url)
+        with_text = [c for c in source_captures(session, source) if c.text_sha256]
+        by_id = {c.id: c for c in with_text}
+        for wanted in (from_id, to_id):
+            if wanted is not None and wanted not in by_id:
+                fail(f"capture {wanted} is not a capture of {source.url} with text (see `archiver show`)")
+        new = by_id[to_id] if to_id else (with_text[-1] if with_text else None)
+        if from_id:
+            old = by_id[from_id]
+        else:
+            earlier = [c for c in with_text if new is not None and c.id < new.id and c.text_sha256 != new.text_sha256]
+            old = earlier[-1] if earlier else None
+        if new is None or old is None:
+            if as_json:
+                print_json({"url": source.url, "from": None, "to": new.id if new else None, "segments": []})
+            else:
+                console.print("no two captures with different text to compare", highlight=False)
+            return
+        old_text, new_text = get_text(session, old.text_sha256), get_text(session, new.text_sha256)
+    segments = diff_texts(old_text, new_text, lang=source.lang)
+    if as_json:
+        print_json({
+            "url": source.url, "from": old.id, "to": new.id, "summary": summary(segments),
+            "segments": [{"op": s.op, "text": s.text} for s in segments],
+        })
+        return
+    console.print(f"[bold]{source.url}[/]: capture {old.id} ({when(old.started_at)}) -> {new.id} ({when(new.started_at)})", highlight=False)
+    console.print(render_terminal(segments, context=context))
+
+
+commands = [add, run, status, show, runs, diff]

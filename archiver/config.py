@@ -1,0 +1,251 @@
+"""Configuration: built-in defaults, overridden by a TOML file, overridden by environment variables.
+
+Every key lives in a small dataclass so that a typo in config.toml is a clear error
+instead of a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36 source-archiver/0.1"
+)
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or holds an invalid value."""
+
+
+@dataclass
+class DatabaseConfig:
+    url: str = "sqlite:///archive.db"
+
+
+@dataclass
+class FetchConfig:
+    concurrency: int = 16
+    per_host_concurrency: int = 2
+    per_host_delay: float = 1.0
+    timeout: float = 30.0
+    total_timeout: float = 120.0
+    max_bytes: int = 50 * 1024 * 1024
+    max_redirects: int = 10
+    user_agent: str = DEFAULT_USER_AGENT
+    accept_language: str = "en,zh-CN;q=0.9,zh;q=0.8"
+    allow_private_addresses: bool = False
+    conditional_requests: bool = True
+
+
+@dataclass
+class CaptureConfig:
+    default_interval_hours: float = 24.0
+    extract_workers: int = 0
+    batch_size: int = 200
+
+
+@dataclass
+class VerdictConfig:
+    min_body_chars: int = 40
+    probe_not_found: bool = True
+
+
+@dataclass
+class WaybackConfig:
+    enabled: bool = True
+    save_url: str = "https://web.archive.org/save"
+    status_url: str = "https://web.archive.org/save/status"
+    cdx_url: str = "https://web.archive.org/cdx/search/cdx"
+    availability_url: str = "https://archive.org/wayback/available"
+    replay_url: str = "https://web.archive.org/web"
+    access_key: str = ""
+    secret_key: str = ""
+    max_per_minute: float = 6.0
+    resubmit_after_days: float = 30.0
+    if_not_archived_within: str = ""
+    max_attempts: int = 8
+    backoff_base: float = 60.0
+    backoff_max: float = 6 * 3600.0
+    timeout: float = 120.0
+    poll_interval: float = 5.0
+    poll_timeout: float = 300.0
+    max_in_flight: int = 4
+
+
+@dataclass
+class ScheduleConfig:
+    cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    lease_seconds: float = 900.0
+    wayback_interval_seconds: float = 30.0
+    due_check_seconds: float = 900.0
+    stop_grace_seconds: float = 60.0
+
+
+@dataclass
+class NotifyConfig:
+    webhook_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    mail_from: str = ""
+    mail_to: list[str] = field(default_factory=list)
+    retries: int = 3
+    retry_delay: float = 5.0
+    timeout: float = 30.0
+
+
+@dataclass
+class IntegrityConfig:
+    tsa_url: str = ""
+
+
+@dataclass
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
+    verdict: VerdictConfig = field(default_factory=VerdictConfig)
+    wayback: WaybackConfig = field(default_factory=WaybackConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    integrity: IntegrityConfig = field(default_factory=IntegrityConfig)
+    path: str | None = None
+
+    def as_dict(self, redact: bool = True) -> dict[str, Any]:
+        """The settings as plain data, secrets masked: recorded on captures and printed by the CLI."""
+        data = dataclasses.asdict(self)
+        data.pop("path", None)
+        if redact:
+            data["database"]["url"] = _hide_password(data["database"]["url"])
+            for section, key in (("wayback", "secret_key"), ("wayback", "access_key"), ("notify", "smtp_password")):
+                if data[section][key]:
+                    data[section][key] = "***"
+        return data
+
+
+def _hide_password(url: str) -> str:
+    """A database URL with its password masked, as recorded on captures."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+ENV_OVERRIDES = {
+    "ARCHIVER_DATABASE_URL": ("database", "url"),
+    "ARCHIVER_WAYBACK_ACCESS_KEY": ("wayback", "access_key"),
+    "ARCHIVER_WAYBACK_SECRET_KEY": ("wayback", "secret_key"),
+    "ARCHIVER_WEBHOOK_URL": ("notify", "webhook_url"),
+    "ARCHIVER_SMTP_PASSWORD": ("notify", "smtp_password"),
+}
+
+
+def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
+    where = f"[{section}] {key}"
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ConfigError(f"{where} must be a whole number, got {value!r}")
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{where} must be a whole number, got {value!r}") from None
+    if isinstance(default, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where} must be a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} must be a number, got {value!r}") from None
+    if isinstance(default, list):
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        return [str(v) for v in value]
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string, got {value!r}")
+    return value
+
+
+def _apply(config: Config, section: str, key: str, value: Any) -> None:
+    target = getattr(config, section)
+    default = getattr(target, key)
+    setattr(target, key, _coerce(section, key, value, default))
+
+
+def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Config:
+    """Load settings: `path` if given (it must exist), else ./config.toml if present, else defaults.
+
+    Environment variables (ARCHIVER_DATABASE_URL and friends) win over the file.
+    """
+    env = os.environ if env is None else env
+    config = Config()
+    file: Path | None = None
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise ConfigError(f"config file not found: {file}")
+    elif Path("config.toml").is_file():
+        file = Path("config.toml")
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {file}: {exc}") from None
+        for section, values in data.items():
+            if section not in {f.name for f in dataclasses.fields(Config)} or section == "path":
+                raise ConfigError(f"{file}: unknown section [{section}]")
+            if not isinstance(values, dict):
+                raise ConfigError(f"{file}: [{section}] must be a table")
+            known = {f.name for f in dataclasses.fields(getattr(config, section))}
+            for key, value in values.items():
+                if key not in known:
+                    raise ConfigError(f"{file}: unknown key {key!r} in [{section}]")
+                _apply(config, section, key, value)
+        config.path = str(file)
+    for var, (section, key) in ENV_OVERRIDES.items():
+        if env.get(var):
+            _apply(config, section, key, env[var])
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    checks = [
+        (config.fetch.concurrency >= 1, "[fetch] concurrency must be at least 1"),
+        (config.fetch.per_host_concurrency >= 1, "[fetch] per_host_concurrency must be at least 1"),
+        (config.fetch.per_host_delay >= 0, "[fetch] per_host_delay cannot be negative"),
+        (config.fetch.timeout > 0, "[fetch] timeout must be positive"),
+        (config.fetch.max_bytes > 0, "[fetch] max_bytes must be positive"),
+        (config.fetch.max_redirects >= 0, "[fetch] max_redirects cannot be negative"),
+        (config.wayback.max_per_minute > 0, "[wayback] max_per_minute must be positive"),
+        (config.capture.default_interval_hours > 0, "[capture] default_interval_hours must be positive"),
+        (config.schedule.lease_seconds > 0, "[schedule] lease_seconds must be positive"),
+        (config.schedule.due_check_seconds >= 0, "[schedule] due_check_seconds cannot be negative (0 turns it off)"),
+        (config.schedule.wayback_interval_seconds > 0, "[schedule] wayback_interval_seconds must be positive"),
+        (config.schedule.stop_grace_seconds >= 0, "[schedule] stop_grace_seconds cannot be negative"),
+        (config.notify.retries >= 0, "[notify] retries cannot be negative"),
+        (not (config.notify.smtp_ssl and config.notify.smtp_starttls),
+         "[notify] smtp_ssl and smtp_starttls exclude each other: port 465 uses smtp_ssl, port 587 smtp_starttls"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)

@@ -1,0 +1,487 @@
+"""Fetch web pages politely and safely, and record everything about the exchange.
+
+One `Fetcher` serves a whole capture run. It limits how many requests run at once
+(overall and per host), spaces out requests to the same host, follows redirects
+itself so that every hop is recorded and checked, refuses private and loopback
+addresses (a tracked URL must not be able to reach the archive's own network),
+stops reading at a size limit and gives up after a time limit.
+
+Nothing raises out of `Fetcher.fetch`: every failure comes back as a `FetchResult`
+whose `error_kind` says what kind of failure it was and whose `error` explains it in
+a sentence a researcher can act on. HTTP error statuses (404, 500 ...) are not
+failures here; judging them is the verdict layer's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+import httpx
+
+from archiver.config import FetchConfig
+
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf;q=0.9,*/*;q=0.8"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+ERROR_KINDS = (
+    "timeout",
+    "connect",
+    "dns",
+    "tls",
+    "too_large",
+    "too_many_redirects",
+    "redirect_loop",
+    "private_address",
+    "bad_url",
+    "protocol",
+    "other",
+)
+_URL_SAFE_ASCII = "".join(chr(i) for i in range(0x21, 0x7F))
+
+
+@dataclass
+class Hop:
+    """One redirect step: `url` answered `status` and sent us on to `location` (absolute)."""
+
+    url: str
+    status: int
+    location: str
+
+
+@dataclass
+class FetchResult:
+    """Everything recorded about one fetch, successful or not.
+
+    `final_url`, `status`, the headers and `server_ip` describe the last response received,
+    which after a refused or failed redirect is the redirect response itself. When a
+    failure happens while the body is being read (timeout, size limit, broken connection),
+    `body` holds what had arrived.
+    """
+
+    requested_url: str
+    final_url: str | None = None
+    status: int | None = None
+    redirects: list[Hop] = field(default_factory=list)
+    request_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    truncated: bool = False
+    server_ip: str | None = None
+    http_version: str | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    ended_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    error_kind: str | None = None
+    error: str | None = None
+    not_modified: bool = False
+    content_type: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """The first value of response header `name` (any letter case), or None."""
+        wanted = name.lower()
+        for key, value in self.response_headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    @property
+    def ok(self) -> bool:
+        """A response arrived and nothing went wrong (the status may still be 404 or 500)."""
+        return self.error_kind is None and self.status is not None
+
+
+class _Failure(Exception):
+    """Ends a fetch: `kind` is one of ERROR_KINDS, `message` is shown to the researcher."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def classify_address(address: str) -> str | None:
+    """Say why an IP address must not be fetched ("a loopback address" ...), or None if it is public.
+
+    IPv4 addresses written inside IPv6 (::ffff:10.0.0.1, 6to4) are judged by the IPv4 address.
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is not None:
+            ip = embedded
+    if ip.is_loopback:
+        return "a loopback address (this machine)"
+    if ip.is_unspecified:
+        return "an unspecified address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_private:
+        return "a private network address"
+    if ip.is_reserved:
+        return "a reserved address"
+    if not ip.is_global:
+        return "not a public internet address"
+    return None
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _seconds(s: float) -> str:
+    return f"{s:g} s"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _decode_header(raw: bytes, encoding: str) -> str:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _location(response: httpx.Response) -> str | None:
+    """The Location header as URL text; raw non-UTF-8 bytes (GBK paths) are percent-encoded as sent."""
+    for name, value in response.headers.raw:
+        if name.lower() == b"location":
+            value = value.strip()
+            try:
+                return value.decode("utf-8")
+            except UnicodeDecodeError:
+                return quote(value, safe=_URL_SAFE_ASCII)
+    return None
+
+
+def _parse_url(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise _Failure("bad_url", f"not a web address that can be fetched: {url!r} ({exc})") from None
+    if parsed.scheme not in ("http", "https"):
+        raise _Failure("bad_url", f"only http and https addresses can be fetched, not {url!r}")
+    if not parsed.raw_host:
+        raise _Failure("bad_url", f"the address {url!r} has no host name")
+    return parsed
+
+
+def _host(url: httpx.URL) -> str:
+    return url.raw_host.decode("ascii").lower()
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+_DNS_PHRASES = ("name or service not known", "nodename nor servname", "getaddrinfo failed",
+                "temporary failure in name resolution", "no address associated with hostname")
+
+
+def _failure_from(exc: httpx.HTTPError, url: httpx.URL, config: FetchConfig) -> _Failure:
+    """Turn an httpx exception into a failure kind and a sentence naming the host."""
+    host = url.host
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return _Failure("timeout", f"timed out after {_seconds(config.timeout)} trying to connect to {host}")
+    if isinstance(exc, httpx.ReadTimeout):
+        return _Failure("timeout", f"timed out after {_seconds(config.timeout)} waiting for {host} to send data")
+    if isinstance(exc, httpx.WriteTimeout):
+        return _Failure("timeout", f"timed out after {_seconds(config.timeout)} sending the request to {host}")
+    if isinstance(exc, httpx.PoolTimeout):
+        return _Failure("timeout", f"timed out after {_seconds(config.timeout)} waiting for a free connection to {host}")
+    if isinstance(exc, httpx.TimeoutException):
+        return _Failure("timeout", f"timed out waiting for {host}")
+    if isinstance(exc, httpx.NetworkError):
+        tls_error = _caused_by(exc, ssl.SSLError)
+        if tls_error is not None or "SSL" in text:
+            reason = getattr(tls_error, "reason", None) or getattr(tls_error, "verify_message", None) or text
+            return _Failure("tls", f"the secure (TLS) connection to {host} failed: {reason}")
+        if _caused_by(exc, socket.gaierror) is not None or any(p in text.lower() for p in _DNS_PHRASES):
+            return _Failure("dns", f"could not find the address of {host} (DNS lookup failed: {text})")
+        if isinstance(exc, httpx.ConnectError):
+            if _caused_by(exc, ConnectionRefusedError) is not None or "refused" in text.lower():
+                return _Failure("connect", f"could not connect to {host} port {url.port or _default_port(url)}: "
+                                           "the connection was refused (nothing is listening there, or a firewall blocks it)")
+            return _Failure("connect", f"could not connect to {host}: {text}")
+        return _Failure("connect", f"the connection to {host} broke off: {text}")
+    if isinstance(exc, httpx.DecodingError):
+        return _Failure("protocol", f"{host} sent a compressed page that could not be decompressed: {text}")
+    if isinstance(exc, httpx.ProtocolError):
+        return _Failure("protocol", f"{host} sent an answer that is not valid HTTP: {text}")
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+        return _Failure("bad_url", f"not a web address that can be fetched: {url} ({text})")
+    return _Failure("other", f"fetching {url} failed: {type(exc).__name__}: {text}")
+
+
+def _default_port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80
+
+
+@dataclass
+class _HostTurns:
+    """Politeness state of one host: how many requests may run, and when the last one started."""
+
+    running: asyncio.Semaphore
+    spacing: asyncio.Lock
+    last_start: float = float("-inf")
+
+
+class Fetcher:
+    """A polite, bounded HTTP client for one capture run; use as `async with Fetcher(config) as f`.
+
+    `address_policy` says why an IP address is refused, or None to allow it; it applies only
+    while `config.allow_private_addresses` is false. The default refuses every address that is
+    not public.
+    """
+
+    def __init__(self, config: FetchConfig, *, address_policy: Callable[[str], str | None] = classify_address) -> None:
+        self.config = config
+        self.address_policy = address_policy
+        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncHTTPTransport | None = None
+        self._running: asyncio.Semaphore | None = None
+        self._hosts: dict[str, _HostTurns] = {}
+
+    async def __aenter__(self) -> "Fetcher":
+        self._running = asyncio.Semaphore(self.config.concurrency)
+        self._hosts = {}
+        self._transport = httpx.AsyncHTTPTransport(
+            trust_env=False,
+            limits=httpx.Limits(max_connections=self.config.concurrency,
+                                max_keepalive_connections=self.config.concurrency),
+        )
+        self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False,
+                                         timeout=httpx.Timeout(self.config.timeout), transport=self._transport)
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+            self._transport = None
+
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """GET `url`, following redirects, and return what happened; never raises for a failed fetch.
+
+        `etag` and `last_modified` (from the previous capture) make the request conditional when
+        `config.conditional_requests` is on; a 304 answer sets `not_modified`. Cookies set during
+        the redirect chain are sent on its later hops but never carried over to another fetch.
+        """
+        if self._client is None:
+            raise RuntimeError("Fetcher must be used as `async with Fetcher(config) as fetcher:`")
+        result = FetchResult(requested_url=url)
+        conditional: dict[str, str] = {}
+        if self.config.conditional_requests:
+            if etag:
+                conditional["If-None-Match"] = etag
+            if last_modified:
+                conditional["If-Modified-Since"] = last_modified
+        try:
+            await self._follow(result, url, conditional)
+        except _Failure as failure:
+            result.error_kind, result.error = failure.kind, failure.message
+        except Exception as exc:
+            result.error_kind = "other"
+            result.error = f"unexpected error while fetching {url}: {type(exc).__name__}: {exc}"
+        result.ended_at = _now()
+        result.not_modified = bool(conditional) and result.status == 304 and result.error_kind is None
+        return result
+
+    async def _follow(self, result: FetchResult, url: str, conditional: dict[str, str]) -> None:
+        current = _parse_url(url)
+        cookies = httpx.Cookies()
+        seen = {_visit_key(current, cookies)}
+        spent = 0.0
+        first = True
+        while True:
+            async with self._turn(_host(current)):
+                if first:
+                    result.started_at = _now()
+                    first = False
+                began = time.monotonic()
+                budget = self.config.total_timeout - spent
+                try:
+                    async with asyncio.timeout(max(budget, 0.0)):
+                        await self._check_address(current)
+                        response = await self._exchange(result, current, cookies, conditional)
+                except TimeoutError:
+                    raise _Failure("timeout", f"gave up after {_seconds(self.config.total_timeout)} "
+                                              f"(the time limit for one page) waiting for {current.host}") from None
+                finally:
+                    spent += time.monotonic() - began
+            location = _location(response) if response.status_code in REDIRECT_STATUSES else None
+            if not location:
+                return
+            try:
+                target = current.join(location)
+            except (httpx.InvalidURL, ValueError) as exc:
+                raise _Failure("bad_url", f"{current.host} redirected to {location!r}, "
+                                          f"which is not a valid web address ({exc})") from None
+            result.redirects.append(Hop(url=str(current), status=response.status_code, location=str(target)))
+            if target.scheme not in ("http", "https") or not target.raw_host:
+                raise _Failure("bad_url", f"{current} redirected to {location!r}, which is not an http(s) address")
+            key = _visit_key(target, cookies)
+            if key in seen:
+                raise _Failure("redirect_loop", f"redirect loop: {current} sends us back to {target}, "
+                                                f"which was already visited ({len(result.redirects)} redirects)")
+            if len(result.redirects) > self.config.max_redirects:
+                raise _Failure("too_many_redirects", f"more than {self.config.max_redirects} redirects starting "
+                                                     f"from {url}; stopped at {current}")
+            seen.add(key)
+            current = target
+
+    @asynccontextmanager
+    async def _turn(self, host: str) -> AsyncIterator[None]:
+        """Wait until `host` may receive another request and an overall slot is free, then hold both."""
+        assert self._running is not None
+        turns = self._hosts.get(host)
+        if turns is None:
+            turns = self._hosts[host] = _HostTurns(asyncio.Semaphore(self.config.per_host_concurrency), asyncio.Lock())
+        async with turns.running:
+            async with turns.spacing:
+                wait = turns.last_start + self.config.per_host_delay - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await self._running.acquire()
+                turns.last_start = time.monotonic()
+            try:
+                yield
+            finally:
+                self._running.release()
+
+    async def _check_address(self, url: httpx.URL) -> None:
+        """Resolve the host (which also detects DNS failures reliably) and refuse non-public addresses."""
+        host = _host(url)
+        try:
+            addresses = [str(ipaddress.ip_address(host))]
+            literal = True
+        except ValueError:
+            addresses = await self._resolve(host, url.port or _default_port(url))
+            literal = False
+        if self.config.allow_private_addresses:
+            return
+        for address in addresses:
+            problem = self.address_policy(address)
+            if problem:
+                where = f"{host} is {problem}" if literal else f"{host} resolves to {address}, {problem}"
+                raise _Failure("private_address", f"refused to fetch {url}: {where}. Set allow_private_addresses "
+                                                  "= true in the [fetch] section of the configuration to allow it")
+
+    async def _resolve(self, host: str, port: int) -> list[str]:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except TimeoutError:
+            raise _Failure("dns", f"could not find the address of {host}: the DNS lookup took longer "
+                                  f"than {_seconds(self.config.timeout)}") from None
+        except socket.gaierror as exc:
+            raise _Failure("dns", f"could not find the address of {host} "
+                                  f"(DNS lookup failed: {exc.strerror or exc})") from None
+        except UnicodeError:
+            raise _Failure("bad_url", f"the host name {host!r} is not valid") from None
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        if not addresses:
+            raise _Failure("dns", f"could not find the address of {host}: the DNS lookup returned nothing")
+        return addresses
+
+    async def _exchange(self, result: FetchResult, url: httpx.URL, cookies: httpx.Cookies,
+                        conditional: dict[str, str]) -> httpx.Response:
+        """Send one GET, record the response on `result`, read the body unless it is a redirect."""
+        assert self._client is not None
+        headers = {"User-Agent": self.config.user_agent, "Accept": ACCEPT,
+                   "Accept-Language": self.config.accept_language, **conditional}
+        request = self._client.build_request("GET", url, headers=headers)
+        cookies.set_cookie_header(request)
+        result.request_headers = {_decode_header(k, request.headers.encoding): _decode_header(v, request.headers.encoding)
+                                  for k, v in request.headers.raw}
+        try:
+            response = await self._send(request)
+            try:
+                self._record_response(result, response)
+                cookies.extract_cookies(response)
+                if response.status_code in REDIRECT_STATUSES and _location(response):
+                    return response
+                await self._read_body(result, response)
+            finally:
+                await response.aclose()
+        except httpx.HTTPError as exc:
+            raise _failure_from(exc, url, self.config) from None
+        return response
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """One exchange on the wire, bypassing the client's redirect handling.
+
+        The client would work out the next request of every redirect itself and fail on
+        a Location it cannot parse (mailto:, malformed), losing the response we must record.
+        """
+        assert self._transport is not None
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        return response
+
+    def _record_response(self, result: FetchResult, response: httpx.Response) -> None:
+        encoding = response.headers.encoding
+        result.final_url = str(response.request.url)
+        result.status = response.status_code
+        result.http_version = response.http_version
+        result.response_headers = [(_decode_header(k, encoding), _decode_header(v, encoding))
+                                   for k, v in response.headers.raw]
+        result.content_type = response.headers.get("content-type")
+        result.body = b""
+        result.truncated = False
+        result.server_ip = None
+        stream = response.extensions.get("network_stream")
+        if stream is not None:
+            address = stream.get_extra_info("server_addr")
+            if address:
+                result.server_ip = str(address[0])
+        if result.server_ip and not self.config.allow_private_addresses:
+            problem = self.address_policy(result.server_ip)
+            if problem:
+                raise _Failure("private_address", f"refused {result.final_url}: the server answered from "
+                                                  f"{result.server_ip}, {problem} (its DNS answer changed after the check)")
+
+    async def _read_body(self, result: FetchResult, response: httpx.Response) -> None:
+        """Read the decoded body, keeping at most `max_bytes` bytes; what arrived stays on `result`."""
+        limit = self.config.max_bytes
+        body = bytearray()
+        try:
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    del body[limit:]
+                    result.truncated = True
+                    raise _Failure("too_large", f"page larger than the {_size(limit)} limit; "
+                                                f"kept the first {_size(limit)}")
+        finally:
+            result.body = bytes(body)
+
+
+def _visit_key(url: httpx.URL, cookies: httpx.Cookies) -> tuple[str, str]:
+    """A URL together with the cookies it would be sent: revisiting it with new cookies is not a loop."""
+    probe = httpx.Request("GET", url)
+    cookies.set_cookie_header(probe)
+    return str(url.copy_with(fragment=None)), probe.headers.get("cookie", "")

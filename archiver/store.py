@@ -1,0 +1,93 @@
+"""The content-addressed blob store: each distinct body or text is kept once, zstd-compressed.
+
+An unchanged page costs a capture row, not another copy of its bytes. Blobs are never
+rewritten: the key is the SHA-256 of the uncompressed bytes, so a blob either exists with
+the right content or `verify` reports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import zstandard
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from archiver.models import Blob
+
+_LEVEL = 6
+
+
+class MissingBlob(LookupError):
+    """A capture refers to a body or text that is not in the store."""
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def compress(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=_LEVEL).compress(data)
+
+
+def decompress(data: bytes) -> bytes:
+    return zstandard.ZstdDecompressor().decompress(data)
+
+
+def put_blobs(session: Session, items: list[bytes]) -> tuple[list[str], int]:
+    """Store each byte string unless already present; return their SHA-256 keys, in order,
+    and how many blobs were new.
+
+    Safe against a concurrent writer storing the same bytes (INSERT ... ON CONFLICT DO NOTHING).
+    """
+    keys = [sha256_hex(data) for data in items]
+    wanted = {key: data for key, data in zip(keys, items)}
+    if not wanted:
+        return keys, 0
+    existing = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(list(wanted)))))
+    rows = [
+        {"sha256": key, "size": len(data), "codec": "zstd", "data": compress(data)}
+        for key, data in wanted.items()
+        if key not in existing
+    ]
+    if rows:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
+    return keys, len(rows)
+
+
+def put_blob(session: Session, data: bytes) -> str:
+    """Store one byte string (once per distinct content) and return its SHA-256."""
+    return put_blobs(session, [data])[0][0]
+
+
+def get_blob(session: Session, sha256: str) -> bytes:
+    """The uncompressed bytes stored under `sha256`, or MissingBlob."""
+    blob = session.get(Blob, sha256)
+    if blob is None:
+        raise MissingBlob(f"blob {sha256} is missing from the store")
+    return decompress(blob.data) if blob.codec == "zstd" else blob.data
+
+
+def get_texts(session: Session, keys) -> dict[str, str]:
+    """Extracted texts by SHA-256, read in a few IN queries instead of one per text; MissingBlob
+    when one is not in the store."""
+    wanted = sorted({key for key in keys if key})
+    texts: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        for key, codec, data in session.execute(select(Blob.sha256, Blob.codec, Blob.data).where(Blob.sha256.in_(chunk))):
+            texts[key] = (decompress(data) if codec == "zstd" else data).decode("utf-8")
+    missing = [key for key in wanted if key not in texts]
+    if missing:
+        raise MissingBlob(f"blob {missing[0]} is missing from the store")
+    return texts
+
+
+def get_text(session: Session, sha256: str | None) -> str:
+    """An extracted text stored as a blob ("" when the capture has none)."""
+    if not sha256:
+        return ""
+    return get_blob(session, sha256).decode("utf-8")

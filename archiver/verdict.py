@@ -1,0 +1,622 @@
+"""Decide what happened to a page since its last good capture: the source state and why.
+
+`judge(previous, current)` compares the capture just made with the previous *good* capture
+(one whose verdict was new, unchanged, altered or moved) and returns a Verdict: the state, a
+sentence giving the evidence, the main-text similarity, and whether this capture becomes the
+new baseline ("good"). It is pure: the pipeline fetches, extracts and stores; this module only
+reads what it is given.
+
+The checks run in this order; the first that applies decides.
+
+1. No response (a fetch error, or no status) -> unreachable. Timeouts, refused or dropped
+   connections, DNS and TLS failures, protocol errors and other failures say nothing about the
+   page. Too many redirects and redirect loops are also unreachable: they are typical of cookie
+   and anti-bot checks and of server misconfiguration, not of removed pages. A body over the size
+   limit and a private address that the configuration refuses are our own limits, not the
+   site's answer. Never "deleted" on this evidence: the last good capture stands.
+2. HTTP status.
+   - 404 and 410 -> deleted: the server says the page is not there.
+   - 304 Not Modified (answer to a conditional request) -> unchanged, but not good: it carries no
+     body, so the previous good capture remains the baseline. Without a previous capture ->
+     unreachable.
+   - 403, 429, 5xx and every other non-2xx status (401, 451 ...) -> unreachable: access refused,
+     rate-limited, a regional or legal block or a server failure, not evidence of deletion.
+3. Same content as the previous good capture -> unchanged, or moved when the request now ends
+   after a permanent redirect (a 301 or 308 hop) at an address the previous capture did not end
+   at. "Same" means identical bytes, or identical main text, or identical after removing noise
+   (below). A page that still says what it said cannot be deleted, so this comes before 4.
+   A redirect the previous good capture already followed is not news: later runs report
+   unchanged (or altered), and the reason says "still redirected".
+3b. A blank HTML page, when there is a previous capture -> unreachable: status 2xx, but no
+   visible text at all besides the title (scripts and markup only), and no not-found title.
+   That is what a JavaScript or anti-bot check (common on Chinese government sites) or a
+   broken server returns, not the publisher removing the page; an emptied article keeps the
+   site's template and text (4e).
+4. Deleted although the server answered 2xx:
+   a. soft 404: the main text is very similar (>= SOFT_404_MIN) to `not_found_text`, the page
+      the same site returns for a random nonexistent URL. Ignored when the previous good capture
+      is itself that similar to it (a site that serves one shell page for every URL).
+   b. not-found wording on a short page (`looks_like_not_found`): English and Chinese phrases
+      ("page not found", 页面不存在, 该信息已删除 ...) in the title or main text (or, when the main
+      text is under min_body_chars, in all the visible text: a bare error template often has no
+      main text; or in the running text, see below: a notice inside the site's full template
+      comes with its menus), only when that text is shorter than SHORT_PAGE_WORDS, so a long
+      article that merely mentions "page not found" is never deleted; and not when the text is
+      still nearly the same (>= NEAR_SAME) as the previous good capture. HTML and plain-text
+      pages only.
+   c. the site's home page: the main text is very similar (>= HOME_MIN) to `home_text`, unless
+      the tracked URL is itself the site root, and the text is unrelated (< UNRELATED_BELOW) to
+      the previous good capture if there is one. With or without a redirect.
+   d. a redirect (HTTP or meta-refresh) to an unrelated page: the request ended at another URL
+      and its text has similarity < UNRELATED_BELOW to the previous good capture. Content
+      decides, not the URL: a redirect to "/" with the same article text is not a deletion,
+      and without a previous capture or home page text there is nothing to judge it by.
+   e. the article body emptied: the previous main text had at least 4 x min_body_chars
+      characters and the current one has fewer than min_body_chars. Or, for HTML and text
+      pages, the same measured on the running text, and the page is unrelated (< UNRELATED_BELOW)
+      to the previous capture: when a template is left with an empty article, the extractor finds
+      no article and returns what is left, the menus, headline lists and bylines.
+5. Moved, with small differences: a new permanent redirect, and the text similarity to the
+   previous good capture is at least NEAR_SAME (the reason says the text also differs).
+6. No previous good capture -> new (the reason mentions a redirect or a near-empty text).
+7. Anything else -> altered. The reason gives the similarity and which paragraphs were
+   removed, added or changed, and quotes the edit itself when it is small ("'2018' ->
+   '2019'"). One edited word or number is enough: equality, not similarity, decides unchanged.
+
+Running text (rules 4b and 4e): the comparable lines (below) that end like a sentence (. 。 ! ?,
+perhaps followed by a closing quote or bracket). Every article has some; navigation, headline
+lists, bylines, dates and buttons do not.
+
+Noise is not change. Before comparing, the main text of both captures is cleaned line by line:
+- a line that is only a date or time ("2024-05-01 10:00", "May 3, 2024") is dropped;
+- in a short line (up to NOISE_LINE_CHARS characters) that holds a labelled date ("更新时间：
+  2024-05-01", "Updated: May 3, 2024", "发布日期") or a labelled counter ("浏览次数：1234",
+  "阅读量 1.2万", "Views: 5,321", "点击数"), those fields are removed; if nothing else is left the
+  line goes, otherwise the rest of it is compared. A line that ends like a sentence (. 。 ! ?)
+  and holds more than those fields is left whole: a number in a sentence is content;
+- share/print/font-size lines ("【打印】【关闭】", "字体：大 中 小", "Share this article") go;
+- a sidebar heading ("Most read", "Related articles", "相关阅读", "热门文章", "猜你喜欢" ...) goes
+  with the short, list-like lines after it (up to SIDEBAR_ITEM_WORDS words each);
+- spacing and line breaks are ignored (see quotes.squeeze_spaces), and NFKC folds width forms.
+Case, punctuation and every word and number of the article are compared exactly. Only labels
+that name a publication or update stamp count: the date in "会议时间：2018年3月5日" is content.
+
+Thresholds are module constants: NEAR_SAME 0.9, UNRELATED_BELOW 0.4, SOFT_404_MIN 0.85,
+HOME_MIN 0.8, SHORT_PAGE_WORDS 150. For scale: two unrelated news articles, Chinese or
+English, score about 0.1 with `similarity`; one edited number in an article scores above 0.99.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from urllib.parse import urlsplit
+
+from rapidfuzz.distance import Indel
+
+from archiver.diff import CJK_CLASS, count_words, describe_changes, diff_texts, looks_chinese
+from archiver.quotes import format_score, squeeze_spaces
+from archiver.urls import InvalidURL, normalise_url
+
+NEAR_SAME = 0.9
+UNRELATED_BELOW = 0.4
+SOFT_404_MIN = 0.85
+HOME_MIN = 0.8
+SHORT_PAGE_WORDS = 150
+NOISE_LINE_CHARS = 150
+SIDEBAR_ITEM_WORDS = 40
+PERMANENT = (301, 308)
+
+FETCH_ERRORS = {
+    "timeout": "the server did not answer in time",
+    "connect": "the connection was refused or dropped",
+    "dns": "the host name could not be resolved (DNS failure)",
+    "tls": "the secure connection failed (TLS)",
+    "protocol": "the server's answer broke the HTTP protocol",
+    "too_large": "the page is larger than the configured size limit",
+    "too_many_redirects": "too many redirects (often a cookie or anti-bot check)",
+    "redirect_loop": "the redirects go round in a loop (often a cookie or anti-bot check)",
+    "private_address": "the address is private and the configuration does not allow fetching it",
+    "other": "the fetch failed",
+}
+
+
+@dataclass
+class Snapshot:
+    """What the pipeline knows of one capture. redirects: (status, target URL) per hop, in
+    order; a meta-refresh hop has status 0. title: the page title, when there is one."""
+
+    requested_url: str
+    final_url: str | None
+    status: int | None
+    redirects: list[tuple[int, str]]
+    text: str
+    full_text: str
+    body_sha256: str | None
+    text_sha256: str | None
+    error_kind: str | None
+    error: str | None
+    kind: str = "html"
+    title: str | None = field(default=None)
+
+
+@dataclass
+class Verdict:
+    """The state of a source after one capture, the evidence, and whether it is a baseline."""
+
+    state: str
+    reason: str
+    similarity: float | None
+    good: bool
+
+
+_SIM_TOKENS = re.compile(f"[{CJK_CLASS}]|[^\\W_{CJK_CLASS}]+")
+
+
+def similarity(a: str, b: str) -> float:
+    """How much of two texts is the same, in order, from 0 (nothing) to 1 (identical).
+
+    Compares sequences of words (Latin words and numbers) and single CJK characters, so Chinese
+    without spaces and English are measured alike; punctuation, spacing and case are ignored.
+    Computed as 1 - normalised Indel distance (2 x longest common subsequence / total length).
+    Two empty texts are identical (1.0); one empty text is 0.0.
+    """
+    ta = _SIM_TOKENS.findall(a.casefold())
+    tb = _SIM_TOKENS.findall(b.casefold())
+    if not ta and not tb:
+        return 1.0
+    return Indel.normalized_similarity(ta, tb)
+
+
+# --- not-found pages -------------------------------------------------------------------------
+
+_NOT_FOUND_EN = [
+    r"\bpage (?:was )?not found\b",
+    r"\b(?:could ?n[o'’]t|can ?n[o'’]t|cannot|unable to) find (?:that|the|this|your|the requested) "
+    r"(?:page|article|story|content|file)",
+    r"\b(?:page|article|story|content|file|document)s? (?:you (?:are |were |'re |’re )?(?:looking for|requested) "
+    r"|requested )?(?:could ?n[o'’]t|can ?n[o'’]t|cannot|could not) be (?:found|displayed)",
+    r"\bthe requested (?:url|page|resource|document) (?:was not|could not be|cannot be) found",
+    r"\b(?:is|are|was) no longer (?:available|online|accessible)",
+    r"\b(?:has|have) been (?:removed|deleted|taken down|unpublished|withdrawn)",
+    r"\b(?:page|article|story|content|item|post) (?:does not|doesn[’']t|no longer) exists?\b",
+    r"\b404 (?:error|not found|page)\b|\b(?:error|http) 404\b",
+    r"^\W*(?:404|not found)\W*$",
+    r"\bhaven[’']t been able to serve the page\b",
+    r"\bpage (?:has )?expired\b",
+    r"\bthis (?:page|content) (?:isn[’']t|is not) available\b",
+]
+_NOT_FOUND_ZH = [
+    r"(?:页面|頁面|网页|網頁|文章|信息|資訊|资讯|内容|內容|新闻|新聞|稿件|链接|鏈接|連結|资源|資源|该页|該頁|此页|此頁)"
+    r"[^，。！？,.!?\n]{0,8}?"
+    r"(?:不存在|已被?[删刪]除|已?失效|已过期|已過期|已下[线線]|已撤[销銷稿]|无法找到|無法找到|未找到|找不到)",
+    r"找不到(?:该|該|此|您要访问的|您要訪問的|您访问的|您訪問的|你要找的|您要找的)?(?:页面|頁面|网页|網頁|文章|内容|內容)",
+    r"404\s*(?:错误|錯誤|页面|頁面)|(?:错误|錯誤)\s*404",
+]
+_NOT_FOUND = re.compile("|".join(_NOT_FOUND_EN + _NOT_FOUND_ZH), re.I | re.M)
+
+
+def looks_like_not_found(text: str, title: str | None = None) -> str | None:
+    """If a short page reads like a "not found" notice, say why; otherwise None.
+
+    Looks for English and Chinese (simplified and traditional) not-found phrases in the title
+    and the main text, but only when the main text has fewer than SHORT_PAGE_WORDS words (a
+    CJK character counts as one): a long article containing "page not found" is an article.
+    Returns e.g. 'the text says "页面不存在"'.
+    """
+    if count_words(text) >= SHORT_PAGE_WORDS:
+        return None
+    for where, content in (("title", title or ""), ("text", text)):
+        found = _NOT_FOUND.search(content)
+        if found:
+            return f'the {where} says "{found.group(0).strip()}"'
+    return None
+
+
+# --- noise -------------------------------------------------------------------------------------
+
+_MONTH = (
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+)
+_WEEKDAY = (
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    r"|mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun)\b\.?,?"
+)
+_DATE_PART = (
+    r"(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"|\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{4}"
+    r"|\d{4}\s*年\s*\d{1,2}\s*月|\d{1,2}\s*月\s*\d{1,2}\s*日"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
+    r"|\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
+    rf"|{_WEEKDAY}|星期[一二三四五六日天]|周[一二三四五六日]"
+    r"|(?:utc|gmt|cst|bst|edt|est|pdt|pst|hkt)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?|[+-]\d{2}:\d{2}"
+    r"|\d+\s*(?:分钟|小时|天)前|\d+\s+(?:minutes?|hours?|days?)\s+ago|刚刚|昨天|今天)"
+)
+_DATE_RUN = rf"{_DATE_PART}(?:[\s,，]*{_DATE_PART})*"
+_STAMP_LABEL = (
+    r"(?:更新时间|更新日期|发布时间|发布日期|发表时间|发表日期|修改时间|修改日期|"
+    r"更新時間|更新日期|發布時間|發佈時間|發表時間|發布日期|"
+    r"last updated|last modified|updated|published|posted|modified)"
+)
+_COUNT = r"\d[\d,.]*\s*(?:万|千|k|m)?\+?"
+_COUNTER_LABEL = (
+    r"(?:浏览次数|浏览量|浏览|阅读量|阅读数|阅读次数|阅读|点击数|点击量|点击率|点击|访问量|访问次数|访问|人气|热度|"
+    r"瀏覽次數|瀏覽|閱讀|點擊|page ?views|views?|reads|hits|visits)"
+)
+_NOISE_FIELD = re.compile(
+    rf"{_STAMP_LABEL}\s*[:：]?\s*(?:(?:on|at)\s+)?{_DATE_RUN}"
+    rf"|{_COUNTER_LABEL}\s*[:：]?\s*(?:{_COUNT})?(?=$|[\s|｜丨/,，;；)）\]】])"
+    rf"|{_COUNT}\s*(?:次浏览|次阅读|人阅读|人浏览|次点击|次访问|人次|views|reads)",
+    re.I,
+)
+_ONLY_DATE = re.compile(rf"\W*{_DATE_RUN}\W*", re.I)
+_BOILERPLATE_ITEM = (
+    r"(?:打印本页|打印|关闭窗口|关闭|收藏|分享|分享到[:：]?.{0,30}|字体\s*[:：]?\s*大\s*中\s*小|字号\s*[:：]?\s*大\s*中\s*小|"
+    r"扫一扫在手机打开当前页|扫一扫|返回顶部|返回首页|"
+    r"back to top|print(?: this (?:page|article))?|share(?: this)?(?: article| story| page)?(?: on \w+)?|"
+    r"email|tweet|save|advertisement|广告)"
+)
+_BOILERPLATE = re.compile(rf"{_BOILERPLATE_ITEM}(?:\s+{_BOILERPLATE_ITEM})*", re.I)
+_BOILERPLATE_STRIP = re.compile(r"[\s【】\[\]()（）|｜丨/·•:：]+")
+_SIDEBAR_HEADING = re.compile(
+    r"(?:most (?:read|popular|viewed|shared)|trending(?: now)?|popular(?: now| stories| articles)?|"
+    r"related(?: articles| stories| news| content| reading| coverage)?|read more|more stories|"
+    r"recommended(?: for you)?|you (?:may|might) also like|"
+    r"相关(?:新闻|阅读|文章|链接|推荐|报道)|推荐阅读|热门(?:文章|新闻|推荐|排行|阅读)|热点(?:新闻|推荐|文章)|"
+    r"猜你喜欢|延伸阅读|点击排行|阅读排行|精彩推荐|为你推荐|最新(?:文章|新闻)|更多(?:新闻|阅读|精彩)|"
+    r"相關(?:新聞|閱讀|文章)|熱門(?:文章|新聞))\W*",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"[.。!！?？]\W{0,2}$")
+_HAS_CONTENT = re.compile(r"[^\W_]")
+
+
+def _clean_line(line: str) -> str | None:
+    """The line without noise fields, or None when the whole line is noise."""
+    if not line or _ONLY_DATE.fullmatch(line):
+        return None
+    if len(line) > NOISE_LINE_CHARS:
+        return line
+    if _BOILERPLATE.fullmatch(_BOILERPLATE_STRIP.sub(" ", line).strip()):
+        return None
+    rest, removed = _NOISE_FIELD.subn(" ", line)
+    if not removed:
+        return line
+    if not _HAS_CONTENT.search(rest):
+        return None
+    if _SENTENCE_END.search(line):
+        return line
+    return " ".join(rest.split()).strip(" |｜丨/·,，;；")
+
+
+def comparable_lines(text: str) -> list[str]:
+    """The lines of a main text that are compared: NFKC, noise removed (see module notes)."""
+    lines = [" ".join(line.split()) for line in unicodedata.normalize("NFKC", text).splitlines()]
+    kept: list[str] = []
+    in_sidebar = False
+    for line in lines:
+        if not line:
+            continue
+        if _SIDEBAR_HEADING.fullmatch(line):
+            in_sidebar = True
+            continue
+        if in_sidebar and count_words(line) <= SIDEBAR_ITEM_WORDS:
+            continue
+        in_sidebar = False
+        cleaned = _clean_line(line)
+        if cleaned:
+            kept.append(cleaned)
+    return kept
+
+
+def _key(lines: list[str]) -> str:
+    return squeeze_spaces("\n".join(lines))
+
+
+def running_text(lines: list[str]) -> str:
+    """The comparable lines that end like a sentence, joined: the article without the menus,
+    headline lists, bylines and buttons that an extractor returns when it finds no article."""
+    return "\n".join(line for line in lines if _SENTENCE_END.search(line))
+
+
+def _folded(text: str) -> str:
+    return squeeze_spaces(unicodedata.normalize("NFKC", text))
+
+
+# --- URLs and redirects --------------------------------------------------------------------------
+
+
+def _canonical(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        return normalise_url(url)
+    except InvalidURL:
+        return url
+
+
+def _is_site_root(url: str) -> bool:
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/").lower()
+    return not parts.query and (path == "" or re.fullmatch(r"/(?:index|default|home)\.\w+", path) is not None)
+
+
+def _hops(snapshot: Snapshot) -> str:
+    return ", ".join("meta-refresh" if status == 0 else str(status) for status, _ in snapshot.redirects)
+
+
+def _redirect_phrase(snapshot: Snapshot) -> str:
+    hops = _hops(snapshot)
+    return f"redirected ({hops}) to {snapshot.final_url}" if hops else f"ended at {snapshot.final_url}"
+
+
+# --- the verdict -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Comparison:
+    """Everything judge derives from the two snapshots, computed once."""
+
+    current: Snapshot
+    previous: Snapshot | None
+    cur_lines: list[str]
+    prev_lines: list[str]
+    cur_key: str
+    prev_key: str
+    sim: float | None
+    redirected: bool
+    new_permanent_redirect: bool
+
+
+def _compare(previous: Snapshot | None, current: Snapshot) -> _Comparison:
+    cur_lines = comparable_lines(current.text)
+    prev_lines = comparable_lines(previous.text) if previous else []
+    cur_key, prev_key = _key(cur_lines), _key(prev_lines)
+    final = _canonical(current.final_url)
+    redirected = final is not None and final != _canonical(current.requested_url)
+    permanent = any(status in PERMANENT for status, _ in current.redirects)
+    new_location = previous is None or final != _canonical(previous.final_url or previous.requested_url)
+    return _Comparison(
+        current=current,
+        previous=previous,
+        cur_lines=cur_lines,
+        prev_lines=prev_lines,
+        cur_key=cur_key,
+        prev_key=prev_key,
+        sim=round(similarity(prev_key, cur_key), 4) if previous else None,
+        redirected=redirected,
+        new_permanent_redirect=redirected and permanent and new_location,
+    )
+
+
+def _sameness(c: _Comparison) -> str | None:
+    """Why the current content is the same as the previous good capture's, or None."""
+    prev, cur = c.previous, c.current
+    if prev is None:
+        return None
+    if prev.body_sha256 and prev.body_sha256 == cur.body_sha256:
+        return "identical bytes to the previous capture"
+    if not c.cur_key and not c.prev_key and cur.kind != "html":
+        return None
+    if (prev.text_sha256 and prev.text_sha256 == cur.text_sha256) or prev.text == cur.text:
+        return "main text identical to the previous capture"
+    if _folded(prev.text) == _folded(cur.text):
+        return "main text identical to the previous capture apart from spacing, line breaks and character width"
+    if c.cur_key == c.prev_key:
+        return "main text unchanged once dates, view counters, share buttons and sidebar lists are ignored"
+    return None
+
+
+_URLISH = re.compile(r"(?:https?://|/)[!-~]*")
+
+
+def _without_urls(text: str) -> str:
+    """The comparable key of a text with URLs and paths removed: a not-found page often echoes
+    the requested address, which differs from one probe to the next."""
+    return _comparable(_URLISH.sub(" ", text))
+
+
+def _comparable(text: str) -> str:
+    return _key(comparable_lines(text))
+
+
+def _closeness(snapshot: Snapshot, reference: str, prepare) -> float:
+    """Similarity of a snapshot to a reference page's text, whether the reference is a main
+    text or all visible text: both texts of the snapshot are tried and the higher counts."""
+    texts = {snapshot.text, snapshot.full_text} - {""}
+    return max((similarity(prepare(text), reference) for text in texts), default=0.0)
+
+
+def _size(text: str) -> str:
+    n = count_words(text)
+    return f"{n} characters" if looks_chinese(text) else f"{n} words"
+
+
+def _deletion(
+    c: _Comparison, not_found_text: str | None, home_text: str | None, min_body_chars: int
+) -> str | None:
+    """Why a 2xx answer means the page is gone, or None (rules 4a-4e)."""
+    cur = c.current
+    if not_found_text and (cur.text or cur.full_text):
+        probe = _without_urls(not_found_text)
+        score = _closeness(cur, probe, _without_urls)
+        shell = c.previous is not None and _closeness(c.previous, probe, _without_urls) >= SOFT_404_MIN
+        if score >= SOFT_404_MIN and not shell:
+            return (
+                f"status {cur.status}, but the text matches the site's not-found page "
+                f"(similarity {format_score(score)})"
+            )
+    prose = running_text(c.cur_lines) if cur.kind in ("html", "text") else ""
+    if cur.kind in ("html", "text") and (c.sim is None or c.sim < NEAR_SAME):
+        texts = [("page", cur.text)] + ([("page", cur.full_text)] if len(c.cur_key) < min_body_chars else [])
+        for what, text in texts + ([("page's running text", prose)] if prose else []):
+            phrase = looks_like_not_found(text, cur.title)
+            if phrase:
+                return f"status {cur.status}, but the {what} is short ({_size(text)}) and {phrase}"
+    related = c.sim is not None and c.sim >= UNRELATED_BELOW
+    if home_text and not related and not _is_site_root(cur.requested_url):
+        score = _closeness(cur, _comparable(home_text), _comparable)
+        if score >= HOME_MIN:
+            how = f"{_redirect_phrase(cur)}, which" if c.redirected else "the page"
+            previous = f", {format_score(c.sim)} to the previous capture" if c.sim is not None else ""
+            return (
+                f"{how} shows the site's home page "
+                f"(similarity {format_score(score)} to the home page{previous})"
+            )
+    if c.redirected and c.sim is not None and not related:
+        return (
+            f"{_redirect_phrase(cur)}, an unrelated page: "
+            f"similarity {format_score(c.sim)} to the previous capture"
+        )
+    if c.previous is not None and len(c.prev_key) >= 4 * min_body_chars:
+        if len(c.cur_key) < min_body_chars:
+            return (
+                f"article body emptied: {len(c.cur_key)} characters of main text now, "
+                f"{len(c.prev_key)} in the previous capture"
+            )
+        prose_now, prose_before = len(squeeze_spaces(prose)), len(squeeze_spaces(running_text(c.prev_lines)))
+        if cur.kind in ("html", "text") and not related and prose_now < min_body_chars <= prose_before / 4:
+            return (
+                f"article body emptied: {prose_now} characters of running text now, {prose_before} in the "
+                f"previous capture; what is left is page furniture (menus, link lists), "
+                f"similarity {format_score(c.sim)} to the previous capture"
+            )
+    return None
+
+
+def _change_hint(c: _Comparison) -> str:
+    """Which paragraphs changed, and the edit itself when it is small."""
+    removed = added = changed = 0
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, c.prev_lines, c.cur_lines, autojunk=False).get_opcodes():
+        if op == "delete":
+            removed += i2 - i1
+        elif op == "insert":
+            added += j2 - j1
+        elif op == "replace":
+            both = min(i2 - i1, j2 - j1)
+            changed += both
+            removed += i2 - i1 - both
+            added += j2 - j1 - both
+    parts = [
+        f"{n} paragraph{'s' if n != 1 else ''} {what}"
+        for n, what in ((removed, "removed"), (added, "added"), (changed, "changed"))
+        if n
+    ]
+    hint = ", ".join(parts) or "the text differs"
+    if changed and changed <= 3:
+        edits = describe_changes(diff_texts("\n".join(c.prev_lines), "\n".join(c.cur_lines)))
+        small = [e for e in edits if len(e) <= 80]
+        if edits and len(edits) <= 3 and len(small) == len(edits):
+            hint += ": " + "; ".join(edits)
+    return hint
+
+
+def _blank(snapshot: Snapshot) -> bool:
+    """An HTML page that shows no text besides its title, and whose title does not say "not found"."""
+    if snapshot.kind != "html" or _HAS_CONTENT.search(snapshot.text) or looks_like_not_found("", snapshot.title):
+        return False
+    title = _folded(snapshot.title or "")
+    return not any(_HAS_CONTENT.search(line) for line in snapshot.full_text.splitlines() if _folded(line) != title)
+
+
+def _unreachable(reason: str, previous: Snapshot | None) -> Verdict:
+    stands = "the last good capture stands" if previous is not None else "there is no good capture of it yet"
+    return Verdict("unreachable", f"{reason}; {stands}", None, False)
+
+
+def judge(
+    previous: Snapshot | None,
+    current: Snapshot,
+    *,
+    not_found_text: str | None = None,
+    home_text: str | None = None,
+    min_body_chars: int = 40,
+) -> Verdict:
+    """Judge the current capture against the previous good one (None for a first capture).
+
+    not_found_text: text of the page the site serves for a random nonexistent URL.
+    home_text: text of the site's home page. Both optional; they sharpen rules 4a and 4c. Either
+    main text or all visible text will do: both texts of the current capture are compared with
+    them and the closer one counts.
+    min_body_chars: a main text shorter than this counts as empty (rule 4e).
+    The rules and their order are in the module notes.
+    """
+    if current.error_kind or current.status is None:
+        kind = current.error_kind or "other"
+        what = FETCH_ERRORS.get(kind, FETCH_ERRORS["other"])
+        detail = f" ({current.error})" if current.error else ""
+        return _unreachable(f"{kind}: {what}{detail}", previous)
+    status = current.status
+    if status in (404, 410):
+        words = "not found" if status == 404 else "gone"
+        return Verdict("deleted", f"status {status} ({words})", None, False)
+    if status == 304:
+        if previous is None:
+            return _unreachable("status 304 (not modified) without an earlier capture to refer to", previous)
+        reason = "status 304: the server says the page has not changed since the previous capture"
+        return Verdict("unchanged", reason, None, False)
+    if not 200 <= status < 300:
+        return _unreachable(_refusal(status), previous)
+
+    c = _compare(previous, current)
+    same = _sameness(c)
+    if same:
+        if c.new_permanent_redirect:
+            return Verdict("moved", f"permanently {_redirect_phrase(current)}; {same}", 1.0, True)
+        still = f" (still {_redirect_phrase(current)})" if c.redirected else ""
+        return Verdict("unchanged", same + still, 1.0, True)
+
+    if previous is not None and _blank(current):
+        return _unreachable(
+            f"status {status}, but the page shows no text at all, only scripts or markup: typically a "
+            "JavaScript or anti-bot check that automated clients cannot pass, or a broken server",
+            previous,
+        )
+
+    gone = _deletion(c, not_found_text, home_text, min_body_chars)
+    if gone:
+        return Verdict("deleted", gone, c.sim, False)
+
+    if previous is not None and c.new_permanent_redirect and c.sim >= NEAR_SAME:
+        reason = (
+            f"permanently {_redirect_phrase(current)}; the text is nearly the same "
+            f"(similarity {format_score(c.sim)}, {_change_hint(c)})"
+        )
+        return Verdict("moved", reason, c.sim, True)
+
+    if previous is None:
+        notes = []
+        if c.redirected:
+            notes.append(_redirect_phrase(current))
+        if len(c.cur_key) < min_body_chars:
+            notes.append(
+                f"only {len(c.cur_key)} characters of main text (the page may need JavaScript, or be an image)"
+            )
+        return Verdict("new", "first capture" + (": " + "; ".join(notes) if notes else ""), None, True)
+
+    moved = f"; {_redirect_phrase(current)}" if c.redirected else ""
+    if not c.cur_key and not c.prev_key:
+        reason = f"the {current.kind} file changed and has no text to compare{moved}"
+        return Verdict("altered", reason, None, True)
+    reason = f"similarity {format_score(c.sim)} to the previous capture; {_change_hint(c)}{moved}"
+    return Verdict("altered", reason, c.sim, True)
+
+
+def _refusal(status: int) -> str:
+    if status == 403:
+        return "status 403 (forbidden): the server refused access, often to automated clients"
+    if status == 429:
+        return "status 429 (too many requests): the server is rate-limiting us"
+    if status == 451:
+        return "status 451 (unavailable for legal reasons): often a regional block"
+    if 500 <= status < 600:
+        return f"status {status}: a server error"
+    if status == 401:
+        return "status 401: the page requires a login"
+    if 300 <= status < 400:
+        return f"status {status}: a redirect without a usable target"
+    return f"status {status}: the server did not serve the page"

@@ -1,0 +1,352 @@
+"""Capture benchmark: the real `archiver run --all` on a synthetic web, against the machine's floor.
+
+    python benchmarks/capture.py --pages 5000 [--json results.json]
+
+1. builds (or reuses) a synthetic web of N pages (benchmarks/synthweb.py) and serves it from
+   a separate process on many loopback addresses;
+2. measures the HTTP side alone (fetch + SHA-256, no extraction), to show the server is
+   not the bottleneck, and the floor (fetch + SHA-256 + extraction on every core, nothing
+   stored: benchmarks/floor.py);
+3. tracks the N pages in a fresh SQLite archive and runs `archiver run --all` twice as a
+   subprocess, with a temporary config (loopback allowed, Wayback off, per-host delay small):
+   a first pass, then a second pass after ~5% of the pages changed and ~1% were deleted;
+4. prints, for each: pages/s, CPU seconds per page (user+sys of the process and all its
+   descendants, extraction workers included), peak memory of the process tree, database and
+   blob bytes per page, the ratio to the floor; then what the second pass did (304s,
+   extractions skipped, new bodies) and whether its verdicts match the changes made.
+
+Wall-clock rates depend on what else the machine runs (each row shows the load average
+before and after it). "CPU-bound pages/s" does not: it is the rate the measured CPU time
+allows on an idle machine, pages / max(CPU of the main process, CPU of all processes /
+cores): the main process runs on one core at most, the rest is spread over all of them.
+
+Everything goes in --workdir (default: a temporary folder, removed unless --keep); a web
+built there is reused by later runs with the same settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.append(str(REPO))
+
+import measure  # noqa: E402
+import synthweb  # noqa: E402
+
+PYTHON = sys.executable
+_CPUS = os.cpu_count() or 1
+
+
+def _config_toml(db_path: Path, args) -> str:
+    return f"""
+[database]
+url = "sqlite:///{db_path}"
+
+[fetch]
+allow_private_addresses = true
+per_host_delay = {args.per_host_delay}
+concurrency = {args.concurrency}
+timeout = 30.0
+
+[capture]
+extract_workers = {args.workers}
+
+[wayback]
+enabled = false
+"""
+
+
+def _start_server(web_dir: Path, workdir: Path) -> tuple[subprocess.Popen, int]:
+    ready = workdir / "server.ready"
+    ready.unlink(missing_ok=True)
+    log = open(workdir / "server.log", "w")
+    server = subprocess.Popen([PYTHON, str(HERE / "synthweb.py"), "serve", str(web_dir), "--ready", str(ready)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the synthetic web server did not start; see {workdir / 'server.log'}")
+        time.sleep(0.05)
+    time.sleep(0.05)
+    return server, json.loads(ready.read_text())["port"]
+
+
+def _control(port: int, path: str) -> dict:
+    with urllib.request.urlopen(f"http://{synthweb.CONTROL_ADDRESS}:{port}/__bench/{path}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _warm_cache(web_dir: Path) -> None:
+    """Read every body once so that no measurement pays for cold disk reads."""
+    for entry in os.scandir(web_dir / "bodies"):
+        with open(entry.path, "rb") as handle:
+            while handle.read(1 << 20):
+                pass
+
+
+def _track(db_url: str, urls: list[str]) -> float:
+    """Add every URL as a source with the archiver's own add_source, in one transaction."""
+    from archiver.db import open_database
+    from archiver.sources import add_source
+
+    started = time.monotonic()
+    sessions = open_database(db_url)
+    with sessions.begin() as session:
+        for url in urls:
+            add_source(session, url)
+    sessions.kw["bind"].dispose()
+    return time.monotonic() - started
+
+
+def _store_stats(db_path: Path) -> dict:
+    """Sizes of the archive: files on disk, bytes per table, blob bytes."""
+    with sqlite3.connect(db_path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        blob_count, blob_bytes, blob_raw = db.execute(
+            "SELECT count(*), coalesce(sum(length(data)), 0), coalesce(sum(size), 0) FROM blobs").fetchone()
+        captures = db.execute("SELECT count(*) FROM captures").fetchone()[0]
+        try:
+            tables = dict(db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+        except sqlite3.DatabaseError:
+            tables = {}
+    return {"file_bytes": (pages - free) * page_size, "blob_count": blob_count, "blob_bytes": blob_bytes,
+            "blob_raw_bytes": blob_raw, "captures": captures, "tables": tables}
+
+
+def _second_pass_details(db_path: Path, run_id: int, fates: dict[str, tuple[str, bool]]) -> dict:
+    """What the second pass did per page, against what the synthetic web changed."""
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            """SELECT c.requested_url, c.verdict, c.not_modified, c.body_sha256, p.body_sha256,
+                      c.body_sha256 IS NOT NULL AND NOT EXISTS (
+                          SELECT 1 FROM captures o WHERE o.body_sha256 = c.body_sha256 AND o.id < c.id)
+               FROM captures c LEFT JOIN captures p ON p.id = c.compared_to_id
+               WHERE c.run_id = ?""", (run_id,)).fetchall()
+    verdicts: dict[str, Counter] = {"same": Counter(), "changed": Counter(), "deleted": Counter()}
+    conditional = same_body = new_bodies = new_bodies_static_same = 0
+    for url, verdict, not_modified, body, previous_body, new_body in rows:
+        fate, volatile = fates.get(url, ("same", False))
+        verdicts[fate][verdict or "failed"] += 1
+        conditional += bool(not_modified)
+        same_body += bool(not not_modified and body and body == previous_body)
+        new_bodies += bool(new_body)
+        new_bodies_static_same += bool(new_body and fate == "same" and not volatile)
+    return {"captures": len(rows), "answered_304": conditional, "same_body_extraction_skipped": same_body,
+            "extraction_skipped": conditional + same_body, "new_bodies": new_bodies,
+            "new_bodies_of_static_unchanged_pages": new_bodies_static_same,
+            "verdicts_by_fate": {fate: dict(counter) for fate, counter in verdicts.items()}}
+
+
+def _row(name: str, m: measure.Measured, pages: int, floor_rate: float | None, store: dict | None = None,
+         floor_bound: float | None = None) -> dict:
+    rate = pages / m.wall if m.wall else 0.0
+    row = {"name": name, "load_average": m.extra.get("load_average"), "pages": pages, "wall_seconds": round(m.wall, 2), "pages_per_second": round(rate, 1),
+           "cpu_seconds_per_page": round(m.cpu / pages, 4), "cpu_user": round(m.user, 1), "cpu_system": round(m.system, 1),
+           "main_cpu_seconds_per_page": round(m.main_cpu / pages, 4),
+           "cpu_bound_pages_per_second": round(pages / max(m.main_cpu, m.cpu / _CPUS), 1),
+           "peak_rss_mb": round(m.peak_rss_mb, 1), "peak_pss_mb": round(m.peak_pss_mb, 1),
+           "largest_process_rss_mb": round(m.largest_process_rss_mb, 1), "peak_processes": m.extra.get("peak_processes"),
+           "vs_floor": round(rate / floor_rate, 2) if floor_rate else None}
+    if floor_bound:
+        row["vs_floor_cpu_bound"] = round(row["cpu_bound_pages_per_second"] / floor_bound, 2)
+    if store is not None:
+        row["db_bytes_per_page"] = round(store["file_bytes"] / pages)
+        row["blob_bytes_per_page"] = round(store["blob_bytes"] / pages)
+    return row
+
+
+def _table(rows: list[dict]) -> str:
+    headers = ["", "wall s", "pages/s", "vs floor", "CPU s/page", "main CPU s/page", "CPU-bound pages/s",
+               "peak RSS MB", "peak PSS MB", "DB B/page", "blob B/page", "load"]
+    keys = ["name", "wall_seconds", "pages_per_second", "vs_floor", "cpu_seconds_per_page", "main_cpu_seconds_per_page",
+            "cpu_bound_pages_per_second", "peak_rss_mb", "peak_pss_mb", "db_bytes_per_page", "blob_bytes_per_page",
+            "load_average"]
+
+    def cell(value) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, list):
+            return "/".join(f"{v:.1f}" for v in value)
+        return f"{value:,}" if isinstance(value, int) else str(value)
+
+    cells = [[cell(row.get(k)) for k in keys] for row in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    line = lambda values: "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths)))
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(c) for c in cells])
+
+
+def _archiver(config: Path, *args: str) -> list[str]:
+    return [PYTHON, "-m", "archiver", "--config", str(config), *args]
+
+
+def _environment() -> dict:
+    """The environment of the measured commands: this checkout importable (after any PYTHONPATH given)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(REPO)]))
+    return env
+
+
+def _run_pass(config: Path, keep: set[int]) -> tuple[measure.Measured, dict]:
+    m = measure.run(_archiver(config, "run", "--all", "--json", "--no-progress"), keep=keep, env=_environment(),
+                    cwd=str(config.parent))
+    if m.returncode != 0:
+        raise SystemExit(f"archiver run failed ({m.returncode}):\n{m.stderr[-3000:]}")
+    return m, json.loads(m.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=5000)
+    parser.add_argument("--hosts", type=int, help="number of sites (default: pages/20, at most 1000)")
+    parser.add_argument("--volatile", type=float, default=0.1,
+                        help="share of sites whose bytes change on every request (view counters)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (pipeline and floor)")
+    parser.add_argument("--workers", type=int, default=0, help="extraction processes (0: one per core)")
+    parser.add_argument("--per-host-delay", type=float, default=0.02)
+    parser.add_argument("--workdir", help="folder for the web, the archive and logs (default: temporary)")
+    parser.add_argument("--keep", action="store_true", help="keep a temporary workdir")
+    parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--json", dest="json_path", help="also write the results as JSON to this file")
+    args = parser.parse_args()
+
+    measure.become_subreaper()
+    temporary = args.workdir is None
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="archiver-bench-")).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    hosts = args.hosts or synthweb.default_hosts(args.pages)
+    web_dir = workdir / f"web-{args.pages}-{hosts}-{args.volatile}-{args.seed}"
+    cpus = os.cpu_count() or 1
+    workers = args.workers or cpus
+    print(f"synthetic web: {args.pages} pages on {hosts} hosts in {web_dir}", file=sys.stderr)
+    started = time.monotonic()
+    manifest = synthweb.build(web_dir, args.pages, hosts, args.volatile, args.seed)
+    print(f"  ready in {time.monotonic() - started:.0f} s ({manifest['bytes'] / 1e6:.0f} MB)", file=sys.stderr)
+    _warm_cache(web_dir)
+
+    server, port = _start_server(web_dir, workdir)
+    results: dict = {"pages": args.pages, "hosts": hosts, "cpus": cpus, "extract_workers": workers,
+                     "concurrency": args.concurrency, "per_host_delay": args.per_host_delay,
+                     "volatile_share": args.volatile, "python": sys.version.split()[0], "rows": []}
+    try:
+        host_by_index = {h["index"]: h for h in manifest["hosts"]}
+        urls, fates = [], {}
+        from archiver.urls import normalise_url
+
+        for page in manifest["pages"]:
+            host = host_by_index[page["host"]]
+            url = normalise_url(f"http://{host['address']}:{port}{page['tracked_path']}")
+            urls.append(url)
+            fates[url] = (page["fate"], host["volatile"])
+        url_file = workdir / "urls.txt"
+        url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
+        keep = {server.pid}
+        floor_cmd = [PYTHON, str(HERE / "floor.py"), str(url_file), "--concurrency", str(args.concurrency),
+                     "--workers", str(workers)]
+
+        rows = results["rows"]
+        server_before = _control(port, "stats")
+        print("fetch only (server check) ...", file=sys.stderr)
+        m = measure.run(floor_cmd + ["--fetch-only"], keep=keep, env=_environment(), cwd=str(workdir))
+        fetch_only = json.loads(m.stdout)
+        server_after = _control(port, "stats")
+        rows.append(_row("fetch + SHA-256 only", m, args.pages, None))
+        results["server"] = {"requests": server_after["requests"] - server_before["requests"],
+                             "cpu_seconds": round(server_after["cpu_seconds"] - server_before["cpu_seconds"], 2),
+                             "statuses": fetch_only["statuses"]}
+        results["server"]["cpu_ms_per_request"] = round(
+            1000 * results["server"]["cpu_seconds"] / max(1, results["server"]["requests"]), 3)
+
+        floor_rate = floor_bound = None
+        if not args.skip_floor:
+            print("floor: fetch + SHA-256 + extract (archiver.extract.extract), nothing stored ...", file=sys.stderr)
+            m = measure.run(floor_cmd, keep=keep, env=_environment(), cwd=str(workdir))
+            floor_rate = args.pages / m.wall
+            rows.append(_row("floor", m, args.pages, floor_rate))
+            floor_bound = rows[-1]["cpu_bound_pages_per_second"]
+            results["floor"] = json.loads(m.stdout)
+
+        db_path = workdir / "archive.db"
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        config = workdir / "config.toml"
+        config.write_text(_config_toml(db_path, args))
+        print(f"tracking {len(urls)} sources ...", file=sys.stderr)
+        results["track_seconds"] = round(_track(f"sqlite:///{db_path}", urls), 1)
+        empty = _store_stats(db_path)
+
+        print("pass 1 (archiver run --all) ...", file=sys.stderr)
+        m, summary1 = _run_pass(config, keep)
+        after1 = _store_stats(db_path)
+        store1 = {"file_bytes": after1["file_bytes"] - empty["file_bytes"],
+                  "blob_bytes": after1["blob_bytes"] - empty["blob_bytes"]}
+        rows.append(_row("pass 1", m, args.pages, floor_rate, store1, floor_bound))
+        results["pass1"] = {"summary": {k: v for k, v in summary1.items() if k != "failures"},
+                            "failures": len(summary1["failures"]), "store": after1}
+
+        server_stats = _control(port, "phase/2")
+        print("pass 2 (after ~5% changed, ~1% deleted) ...", file=sys.stderr)
+        m, summary2 = _run_pass(config, keep)
+        after2 = _store_stats(db_path)
+        store2 = {"file_bytes": after2["file_bytes"] - after1["file_bytes"],
+                  "blob_bytes": after2["blob_bytes"] - after1["blob_bytes"]}
+        rows.append(_row("pass 2", m, args.pages, floor_rate, store2, floor_bound))
+        results["pass2"] = {"summary": {k: v for k, v in summary2.items() if k != "failures"},
+                            "failures": len(summary2["failures"]), "store": after2,
+                            "details": _second_pass_details(db_path, summary2["run_id"], fates),
+                            "speedup_over_pass1": round(rows[-2]["wall_seconds"] / rows[-1]["wall_seconds"], 2),
+                            "cpu_bound_speedup": round(rows[-1]["cpu_bound_pages_per_second"]
+                                                       / rows[-2]["cpu_bound_pages_per_second"], 2)}
+        results["server_total"] = _control(port, "stats") | {"phase_switch": server_stats}
+    finally:
+        server.terminate()
+        server.wait()
+        if temporary and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    fates_count = Counter(p["fate"] for p in manifest["pages"])
+    print()
+    print(f"N={args.pages} pages on {hosts} hosts ({args.volatile:.0%} volatile), {cpus} CPUs, "
+          f"{workers} extraction workers, concurrency {args.concurrency}, per-host delay {args.per_host_delay} s")
+    print(f"web: {manifest['bytes'] / args.pages / 1000:.0f} KB/page on average, "
+          f"{sum(1 for p in manifest['pages'] if p['kind'] == 'pdf')} PDFs; server CPU "
+          f"{results['server']['cpu_ms_per_request']} ms/request")
+    print()
+    print(_table(results["rows"]))
+    if "pass2" in results:
+        d = results["pass2"]["details"]
+        print()
+        print(f"pass 1: {results['pass1']['summary']['counts']}")
+        print(f"pass 2: {results['pass2']['summary']['counts']}; speed-up over pass 1: "
+              f"{results['pass2']['speedup_over_pass1']}x (CPU-bound: {results['pass2']['cpu_bound_speedup']}x)")
+        if floor_bound:
+            print(f"CPU-bound pages/s against the floor's: pass 1 {rows[-2]['vs_floor_cpu_bound']}, "
+                  f"pass 2 {rows[-1]['vs_floor_cpu_bound']}")
+        print(f"pass 2: {d['answered_304']} answered 304, {d['same_body_extraction_skipped']} same body "
+              f"(extraction skipped), {d['new_bodies']} new bodies "
+              f"({d['new_bodies_of_static_unchanged_pages']} of them from unchanged non-volatile pages)")
+        print(f"changes made: {fates_count['changed']} changed, {fates_count['deleted']} deleted; "
+              f"verdicts by what was done: {d['verdicts_by_fate']}")
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

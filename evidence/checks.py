@@ -1,0 +1,161 @@
+"""Quote checks: is each citation's quote in a capture's text? One row per citation and capture.
+
+Which captures say something about a quote:
+- a live capture judged new, unchanged, altered or moved: its text is checked;
+- a live capture judged deleted: the quote is recorded "missing" (the page is gone), so the
+  history shows when it vanished;
+- a live capture that failed or found the page unreachable: nothing is recorded, since it
+  tells us nothing new (the last good capture stands);
+- a capture recovered from the Wayback Machine or imported from a WARC file: its text is
+  checked when it answered 2xx with text. These are archive evidence, never the live page.
+
+`record_checks` runs inside the capture's transaction (through the plugin hook);
+`backfill_checks` checks new citations against the captures their source already has, so a
+citation added after its page was captured (or deleted) is judged at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archiver.models import Blob, Capture, Source
+from archiver.quotes import QuoteMatch, check_quote
+from archiver.store import decompress
+from evidence.models import Citation, QuoteCheck
+
+LIVE_GOOD = ("new", "unchanged", "altered", "moved")
+ARCHIVE_ORIGINS = ("wayback", "warc")
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class CaptureFacts:
+    """The few fields of a capture that decide whether and how its quotes are checked."""
+
+    id: int
+    source_id: int
+    origin: str
+    verdict: str | None
+    verdict_reason: str | None
+    status_code: int | None
+    text_sha256: str | None
+
+
+def evidence_kind(capture: CaptureFacts | Capture) -> str | None:
+    """"text" when the capture's text can be searched for quotes, "deleted" when the live page is
+    gone, None when the capture says nothing about quotes (failed, unreachable, not a page)."""
+    if capture.origin == "live":
+        if capture.verdict in LIVE_GOOD:
+            return "text"
+        if capture.verdict == "deleted":
+            return "deleted"
+        return None
+    if capture.status_code is not None and 200 <= capture.status_code < 300 and capture.text_sha256:
+        return "text"
+    return None
+
+
+def deleted_match(reason: str | None) -> QuoteMatch:
+    """The result recorded for a quote on a page judged deleted."""
+    why = f": {reason}" if reason else ""
+    return QuoteMatch("missing", 0.0, f"the page is deleted{why}", None)
+
+
+def _quoted(citations: Iterable[Citation]) -> list[Citation]:
+    return [c for c in citations if c.quote and c.quote.strip()]
+
+
+def _row(citation_id: int, capture_id: int, match: QuoteMatch) -> QuoteCheck:
+    return QuoteCheck(
+        citation_id=citation_id,
+        capture_id=capture_id,
+        status=match.status,
+        score=match.score,
+        detail=match.detail,
+        closest=match.closest,
+    )
+
+
+def record_checks(session: Session, source: Source, capture: Capture, text: str) -> list[QuoteCheck]:
+    """Check every quoted citation of `source` against a freshly stored capture; returns the rows added."""
+    kind = evidence_kind(capture)
+    if kind is None:
+        return []
+    citations = _quoted(session.scalars(select(Citation).where(Citation.source_id == source.id).order_by(Citation.id)))
+    if not citations:
+        return []
+    rows = []
+    for citation in citations:
+        match = deleted_match(capture.verdict_reason) if kind == "deleted" else check_quote(citation.quote, text)
+        rows.append(_row(citation.id, capture.id, match))
+    session.add_all(rows)
+    return rows
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def load_texts(session: Session, shas: Iterable[str]) -> dict[str, str]:
+    """Extracted texts by SHA-256, fetched in a few IN queries instead of one per capture."""
+    wanted = sorted({sha for sha in shas if sha})
+    texts: dict[str, str] = {}
+    for chunk in _chunks(wanted):
+        for blob in session.scalars(select(Blob).where(Blob.sha256.in_(chunk))):
+            data = decompress(blob.data) if blob.codec == "zstd" else blob.data
+            texts[blob.sha256] = data.decode("utf-8")
+    return texts
+
+
+def backfill_checks(session: Session, citations: Iterable[Citation]) -> int:
+    """Check citations against every capture their source already has that says something about
+    quotes, skipping (citation, capture) pairs already checked. Each distinct text is loaded and
+    checked once. Returns how many checks were recorded."""
+    quoted = _quoted(citations)
+    if not quoted:
+        return 0
+    session.flush()
+    by_source: dict[int, list[Citation]] = defaultdict(list)
+    for citation in quoted:
+        by_source[citation.source_id].append(citation)
+    captures: list[CaptureFacts] = []
+    for chunk in _chunks(sorted(by_source)):
+        rows = session.execute(
+            select(Capture.id, Capture.source_id, Capture.origin, Capture.verdict, Capture.verdict_reason,
+                   Capture.status_code, Capture.text_sha256)
+            .where(Capture.source_id.in_(chunk))
+            .order_by(Capture.id)
+        )
+        captures.extend(CaptureFacts(*row) for row in rows)
+    captures = [c for c in captures if evidence_kind(c) is not None]
+    if not captures:
+        return 0
+    done: set[tuple[int, int]] = set()
+    for chunk in _chunks([c.id for c in quoted]):
+        done.update(tuple(row) for row in session.execute(
+            select(QuoteCheck.citation_id, QuoteCheck.capture_id).where(QuoteCheck.citation_id.in_(chunk))
+        ))
+    texts = load_texts(session, (c.text_sha256 for c in captures if evidence_kind(c) == "text"))
+    results: dict[tuple[int, str], QuoteMatch] = {}
+    rows = []
+    for capture in captures:
+        for citation in by_source.get(capture.source_id, []):
+            if (citation.id, capture.id) in done:
+                continue
+            if evidence_kind(capture) == "deleted":
+                match = deleted_match(capture.verdict_reason)
+            else:
+                key = (citation.id, capture.text_sha256)
+                if key not in results:
+                    results[key] = check_quote(citation.quote, texts.get(capture.text_sha256, ""))
+                match = results[key]
+            rows.append(_row(citation.id, capture.id, match))
+    session.add_all(rows)
+    session.flush()
+    return len(rows)

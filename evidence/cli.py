@@ -1,0 +1,408 @@
+"""Commands for claims, data points, citations, the CSV bibliography and citation reports.
+
+This module is loaded while `archiver.cli` collects its plugins' commands, so it must not import
+`archiver.cli` at module level (that would be a circular import when this module is imported
+first): commands receive the CLI's App as the click context object, and the two helpers below
+reach the CLI's error and JSON output when they are called.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from archiver.models import utcnow
+from evidence import render
+from evidence.claims import (
+    CATEGORIES,
+    DataPointInput,
+    EvidenceError,
+    add_claim,
+    add_datapoint,
+    cite,
+    claim_rows,
+    datapoint_rows,
+    edit_claim,
+    resolve_target,
+)
+from evidence.csvio import CSVFileError, export_rows, import_file, write_csv
+from evidence.report import all_reports, claim_report, quote_status
+
+
+console = Console()
+pass_app = click.pass_obj
+
+
+def fail(message: str, code: int = 1):
+    """Print a one-line error and exit with `code` (see archiver.cli.app.fail)."""
+    from archiver.cli.app import fail as archiver_fail
+
+    archiver_fail(message, code)
+
+
+def print_json(data) -> None:
+    """JSON for scripts (see archiver.cli.app.print_json)."""
+    from archiver.cli.app import print_json as archiver_print_json
+
+    archiver_print_json(data)
+
+
+@click.group()
+def claim() -> None:
+    """Claims: the statements your report makes, each with a stable id."""
+
+
+@claim.command("add")
+@click.argument("text")
+@click.option("--id", "claim_id", help="Stable id (default: made from the text, e.g. hikvision-supplied-cameras).")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeatable; 'a;b' also works).")
+@click.option("--json", "as_json", is_flag=True, help="Print the claim as JSON.")
+@pass_app
+def claim_add(app, text: str, claim_id: str | None, tags: tuple[str, ...], as_json: bool) -> None:
+    """Add a claim with TEXT. Adding the same claim again changes nothing."""
+    try:
+        with app.sessions.begin() as session:
+            item, created = add_claim(session, text, claim_id=claim_id, tags=tags)
+            data = {"id": item.id, "text": item.text, "tags": list(item.tags or []), "created": created}
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"{'added' if created else 'already there'}: claim {escape(data['id'])}", highlight=False)
+
+
+@claim.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON array: id, text, tags, citations, created_at, updated_at.")
+@pass_app
+def claim_list(app, as_json: bool) -> None:
+    """Every claim with its tags and number of citations."""
+    with app.sessions() as session:
+        rows = claim_rows(session)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(header_style="bold")
+    for name in ("id", "citations", "tags", "text"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(escape(row["id"]), str(row["citations"]), escape(", ".join(row["tags"])), escape(row["text"]))
+    console.print(table)
+    console.print(f"{len(rows)} claims", highlight=False)
+
+
+@claim.command("edit")
+@click.argument("claim_id")
+@click.option("--text", help="The new text.")
+@click.option("--tag", "tags", multiple=True, help="Replace the tags with these (repeatable).")
+@click.option("--no-tags", is_flag=True, help="Remove every tag.")
+@pass_app
+def claim_edit(app, claim_id: str, text: str | None, tags: tuple[str, ...], no_tags: bool) -> None:
+    """Change a claim's text or tags (its id stays)."""
+    if text is None and not tags and not no_tags:
+        fail("nothing to change: give --text, --tag or --no-tags", code=2)
+    try:
+        with app.sessions.begin() as session:
+            edit_claim(session, claim_id, text=text, tags=[] if no_tags else (list(tags) if tags else None))
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
+    console.print(f"changed: claim {escape(claim_id)}", highlight=False)
+
+
+@click.group()
+def datapoint() -> None:
+    """Data points: structured facts for a map (company, country, category, place, date)."""
+
+
+@datapoint.command("add")
+@click.option("--entity", required=True, help="The company or organisation.")
+@click.option("--country", help="Country of the presence.")
+@click.option("--category", help="Kind of presence, e.g. " + "; ".join(f'"{c}"' for c in CATEGORIES) + ".")
+@click.option("--place", help="Place name (city, site).")
+@click.option("--lat", "latitude", help="Latitude, -90 to 90.")
+@click.option("--lon", "longitude", help="Longitude, -180 to 180.")
+@click.option("--date", help="YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--description", help="What happened there.")
+@click.option("--claim", "claim_id", help="Id of the claim this data point belongs to.")
+@click.option("--id", "datapoint_id", help="Stable id (default: made from entity, country and place).")
+@click.option("--json", "as_json", is_flag=True, help="Print the data point as JSON.")
+@pass_app
+def datapoint_add(app, entity, country, category, place, latitude, longitude, date, description, claim_id,
+                  datapoint_id, as_json: bool) -> None:
+    """Add a data point."""
+    fields = DataPointInput(entity, country, category, place, latitude, longitude, date, description, claim_id)
+    try:
+        with app.sessions.begin() as session:
+            point, created = add_datapoint(session, fields, datapoint_id=datapoint_id)
+            data = {"id": point.id, "created": created}
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
+    if as_json:
+        print_json(data)
+    else:
+        console.print(f"{'added' if created else 'already there'}: data point {escape(data['id'])}", highlight=False)
+
+
+@datapoint.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON array of data points with every field.")
+@pass_app
+def datapoint_list(app, as_json: bool) -> None:
+    """Every data point."""
+    with app.sessions() as session:
+        rows = datapoint_rows(session)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(header_style="bold")
+    for name in ("id", "entity", "country", "category", "place", "lat, lon", "date", "claim", "citations"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        where = f"{r['latitude']}, {r['longitude']}" if r["latitude"] is not None else ""
+        table.add_row(*(escape(str(v or "")) for v in (r["id"], r["entity"], r["country"], r["category"], r["place"],
+                                                       where, r["date"], r["claim_id"], r["citations"])))
+    console.print(table)
+    console.print(f"{len(rows)} data points", highlight=False)
+
+
+@click.command("cite")
+@click.argument("target")
+@click.argument("url")
+@click.option("--quote", help="The passage the source says (checked at every capture).")
+@click.option("--accessed", help="When you read the page: YYYY-MM-DD.")
+@click.option("--note", help="Footnote or remark, e.g. 'fn 12'.")
+@click.option("--lang", help="Language of the page, if the URL is new (en, zh, ...).")
+@click.option("--title", help="Title of the page, if the URL is new.")
+@click.option("--publisher", help="Publisher of the page, if the URL is new.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was recorded as JSON.")
+@pass_app
+def cite_command(app, target: str, url: str, quote, accessed, note, lang, title, publisher, as_json: bool) -> None:
+    """Record that TARGET (a claim or data point id) cites URL.
+
+    An untracked URL starts being tracked. Citing again with the same quote changes nothing
+    (a new --accessed or --note updates the citation). When the source already has captures,
+    the quote is checked against them at once.
+    """
+    try:
+        with app.sessions.begin() as session:
+            resolved = resolve_target(session, target)
+            result = cite(session, resolved, url, quote=quote, accessed=accessed, note=note, lang=lang, title=title,
+                          publisher=publisher)
+            status = quote_status(session, result.citation.id) if result.citation.quote else None
+            data = {
+                "citation_id": result.citation.id, "claim_id": resolved.claim_id, "datapoint_id": resolved.datapoint_id,
+                "url": result.source.url, "created": result.created, "source_created": result.source_created,
+                "updated": result.updated, "quote_status": status,
+            }
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
+    if as_json:
+        print_json(data)
+        return
+    what = "cited" if data["created"] else ("updated" if data["updated"] else "already cited")
+    console.print(f"{what}: {escape(resolved.label)} <- {escape(data['url'])}", highlight=False)
+    if data["source_created"]:
+        console.print("  now tracking this URL; it is captured at the next `archiver run`", highlight=False)
+    elif status:
+        console.print(f"  quote {status} in the latest capture", highlight=False)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--encoding", help="Character encoding of the file (default: detected; UTF-8, GBK, Big5...).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_app
+def import_command(app, file: str, encoding: str | None, as_json: bool) -> None:
+    """Track every row of a CSV bibliography, with its claims, data points and citations.
+
+    Columns: url (required), lang, title, publisher, claim_id, claim, tags (';'-separated),
+    quote, accessed, note, datapoint_id, entity, country, category, place, latitude, longitude,
+    date, description. Importing the same file again adds nothing. Rejected rows are listed with
+    their line number and reason; the good rows are imported all the same.
+    """
+    if not Path(file).is_file():
+        fail(f"no such file: {file}", code=2)
+    try:
+        with app.sessions.begin() as session:
+            summary = import_file(session, file, encoding=encoding)
+    except CSVFileError as exc:
+        fail(f"{file}: {exc}", code=2)
+    if as_json:
+        print_json(summary.as_json())
+        return
+    console.print(
+        f"{summary.rows} rows: {summary.added} added, {summary.already} already tracked, {summary.updated} updated, "
+        f"{len(summary.rejected)} rejected (new: {summary.new_sources} sources, {summary.new_claims} claims, "
+        f"{summary.new_datapoints} data points, {summary.new_citations} citations)",
+        highlight=False,
+    )
+    for item in summary.rejected:
+        console.print(f"  [red]rejected[/] line {item.line}: {escape(item.reason)}", highlight=False)
+    for warning in summary.warnings:
+        console.print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)
+
+
+@click.command("export")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 byte-order mark (helps Excel show Chinese).")
+@click.option("--warc", "warc_path", type=click.Path(dir_okay=False), help="Write captures as a WARC 1.1 file (.warc.gz).")
+@click.option("--wacz", "wacz_path", type=click.Path(dir_okay=False), help="Write captures as a WACZ package, for ReplayWeb.page or pywb.")
+@click.option("--source", "source_urls", multiple=True, help="Only captures of this source (repeatable).")
+@click.option("--claim", "claim_ids", multiple=True, help="Only captures of the sources this claim cites (repeatable).")
+@click.option("--since", help="Only captures started on or after this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@pass_app
+def export_command(app, file: str | None, bom: bool, warc_path: str | None, wacz_path: str | None,
+                   source_urls: tuple[str, ...], claim_ids: tuple[str, ...], since: str | None, as_json: bool) -> None:
+    """Write the bibliography to FILE as CSV ('-' for standard output) in the columns
+    `archiver import` reads, and/or the captures themselves as standard web archives.
+
+    \b
+    archiver export sources.csv
+    archiver export --warc evidence.warc.gz --since 2026-01-01
+    archiver export --wacz hikvision.wacz --claim hikvision-xinjiang-ijop
+    """
+    if not (file or warc_path or wacz_path):
+        fail("give a CSV FILE, --warc FILE or --wacz FILE", code=2)
+    if (source_urls or claim_ids or since) and not (warc_path or wacz_path):
+        fail("--source, --claim and --since select captures for --warc or --wacz", code=2)
+    written: dict = {}
+    with app.sessions() as session:
+        if file:
+            rows = export_rows(session)
+            if file == "-":
+                write_csv(rows, sys.stdout, bom=bom)
+            else:
+                try:
+                    with open(file, "w", encoding="utf-8", newline="") as handle:
+                        write_csv(rows, handle, bom=bom)
+                except OSError as exc:
+                    fail(f"cannot write {file}: {exc.strerror or exc}")
+            written["csv"] = {"path": file, "rows": len(rows)}
+        if warc_path or wacz_path:
+            written.update(_export_archives(session, warc_path, wacz_path, source_urls, claim_ids, since))
+    if as_json:
+        print_json(written)
+        return
+    for kind, info in written.items():
+        if info["path"] != "-":
+            what = f"{info['rows']} rows" if kind == "csv" else f"{info['captures']} captures"
+            console.print(f"wrote {what} to {escape(str(info['path']))}", highlight=False)
+
+
+def _export_archives(session, warc_path, wacz_path, source_urls, claim_ids, since) -> dict:
+    """Write the selected captures as WARC and/or WACZ; a claim's evidence becomes one package."""
+    from datetime import date
+
+    from archiver.cli.app import tracked_source
+    from archiver.wacz import write_wacz
+    from archiver.warc import select_captures, write_warc
+    from evidence.report import claim_source_ids
+
+    source_ids: set[int] | None = None
+    if source_urls or claim_ids:
+        source_ids = set()
+        for url in source_urls:
+            source = tracked_source(session, url)
+            source_ids.add(source.id)
+        for claim_id in claim_ids:
+            try:
+                source_ids.update(claim_source_ids(session, claim_id))
+            except EvidenceError as exc:
+                fail(str(exc), code=2)
+    since_date = None
+    if since:
+        try:
+            since_date = date.fromisoformat(since)
+        except ValueError:
+            fail(f"--since must be a date like 2026-01-31, not {since!r}", code=2)
+    title = "Evidence for " + ", ".join(claim_ids) if claim_ids else None
+
+    def selection():
+        return select_captures(session, source_ids=source_ids, since=since_date)
+
+    result = {}
+    try:
+        if warc_path:
+            records = write_warc(session, selection(), warc_path, description=title)
+            captures = sum(1 for _ in selection())
+            result["warc"] = {"path": warc_path, "captures": captures, "records": records}
+        if wacz_path:
+            write_wacz(session, selection(), wacz_path, title=title)
+            result["wacz"] = {"path": wacz_path, "captures": sum(1 for _ in selection())}
+    except OSError as exc:
+        fail(f"cannot write the archive: {exc.strerror or exc}")
+    return result
+
+
+@click.command("report")
+@click.argument("claim_id", required=False)
+@click.option("--all", "everything", is_flag=True, help="Every claim in one document, those at risk first.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of the screen.")
+@click.option("--wacz", "wacz_path", type=click.Path(dir_okay=False),
+              help="Also package every capture of the claim's sources as this WACZ file, named with its hash in the report.")
+@pass_app
+def report_command(app, claim_id: str | None, everything: bool, fmt: str, output: str | None, wacz_path: str | None) -> None:
+    """The citation report for CLAIM_ID: every source behind it, whether its quote is still
+    there, its archived copies with dates and hashes, and a line to paste into your report.
+
+    JSON output is a stable interface, documented in docs/report-json.md.
+    """
+    if bool(claim_id) == everything:
+        fail("give a CLAIM_ID or --all", code=2)
+    if wacz_path and everything:
+        fail("--wacz packages one claim's evidence: give a CLAIM_ID", code=2)
+    with app.sessions() as session:
+        if everything:
+            reports = all_reports(session)
+            now = utcnow()
+            text = {"md": lambda: render.reports_md(reports, now), "html": lambda: render.reports_html(reports, now),
+                    "json": lambda: _json_text(render.reports_json(reports, now))}[fmt]()
+        else:
+            try:
+                report = claim_report(session, claim_id)
+            except EvidenceError as exc:
+                fail(str(exc), code=2)
+            if wacz_path:
+                report.package = _evidence_package(session, claim_id, wacz_path)
+            text = {"md": lambda: render.report_md(report), "html": lambda: render.report_html(report),
+                    "json": lambda: _json_text(render.report_json(report))}[fmt]()
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+        console.print(f"wrote {escape(output)}", highlight=False)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def _evidence_package(session, claim_id: str, path: str):
+    """Write the claim's captures as one WACZ and describe it for the report."""
+    import hashlib
+
+    from archiver.wacz import write_wacz
+    from archiver.warc import select_captures
+    from evidence.report import EvidencePackage, claim_source_ids
+
+    source_ids = claim_source_ids(session, claim_id)
+    try:
+        write_wacz(session, select_captures(session, source_ids=source_ids), path, title=f"Evidence for {claim_id}")
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    captures = sum(1 for _ in select_captures(session, source_ids=source_ids))
+    return EvidencePackage(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data), captures=captures)
+
+
+def _json_text(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+commands = [claim, datapoint, cite_command, import_command, export_command, report_command]

@@ -1,0 +1,406 @@
+"""Citation reports as JSON (a stable interface, see docs/report-json.md), Markdown and HTML.
+
+The HTML is one self-contained file (inline CSS, no scripts, fonts or images from elsewhere)
+whose source links carry Robust Links attributes: `data-originalurl` (the cited URL),
+`data-versionurl` (the Wayback Machine copy, when there is one) and `data-versiondate` (the
+date of that copy, else of the capture that best supports the citation), so a reader's
+browser or a link checker can fall back to the archived version.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+
+from evidence.report import SCHEMA, CaptureRef, CitationReport, DataPointRef, Report
+
+ALL_SCHEMA = "source-archiver/citation-reports/1"
+SUPPORT_LABELS = {
+    "live": "supports it live",
+    "archive": "only through archives",
+    "none": "not supported",
+    "unchecked": "not checked yet",
+}
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else ""
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def capture_json(ref: CaptureRef | None) -> dict | None:
+    if ref is None:
+        return None
+    return {
+        "capture_id": ref.id,
+        "origin": ref.origin,
+        "captured_at": _iso(ref.captured_at),
+        "status": ref.status,
+        "final_url": ref.final_url,
+        "body_sha256": ref.body_sha256,
+        "text_sha256": ref.text_sha256,
+        "wayback_url": ref.wayback_url,
+        "wayback_timestamp": ref.wayback_timestamp,
+    }
+
+
+def datapoint_json(point: DataPointRef | None) -> dict | None:
+    if point is None:
+        return None
+    return {
+        "id": point.id, "entity": point.entity, "country": point.country, "category": point.category,
+        "place": point.place, "latitude": point.latitude, "longitude": point.longitude, "date": point.date,
+        "description": point.description, "claim_id": point.claim_id,
+    }
+
+
+def citation_json(c: CitationReport) -> dict:
+    wayback = None
+    if c.wayback is not None:
+        wayback = {
+            "url": c.wayback.wayback_url,
+            "archived_at": _iso(c.wayback.wayback_date or c.wayback.captured_at),
+            "capture_id": c.wayback.id,
+        }
+    return {
+        "citation_id": c.citation_id,
+        "claim_id": c.claim_id,
+        "datapoint": datapoint_json(c.datapoint),
+        "url": c.url,
+        "final_url": c.final_url,
+        "title": c.title,
+        "publisher": c.publisher,
+        "lang": c.lang,
+        "accessed": c.accessed,
+        "note": c.note,
+        "quote": c.quote,
+        "quote_status": c.quote_status,
+        "quote_detail": c.quote_detail,
+        "quote_score": c.quote_score,
+        "closest": c.closest,
+        "quote_checked_at": _iso(c.quote_checked_at),
+        "quote_missing_since": _iso(c.quote_missing_since),
+        "state": c.state,
+        "state_since": _iso(c.state_since),
+        "state_reason": c.state_reason,
+        "last_checked": _iso(c.last_checked),
+        "unreachable_since": _iso(c.unreachable_since),
+        "support": c.support,
+        "problems": list(c.problems),
+        "best_capture": capture_json(c.best_capture),
+        "wayback": wayback,
+        "citation_line": c.citation_line,
+    }
+
+
+def report_json(report: Report, *, with_schema: bool = True) -> dict:
+    """One report as the JSON interface documents it."""
+    v = report.verdict
+    data = {"schema": SCHEMA} if with_schema else {}
+    data.update({
+        "generated_at": _iso(report.generated_at),
+        "kind": report.kind,
+        "claim": {"id": report.id, "text": report.text, "tags": report.tags} if report.kind == "claim" else None,
+        "datapoint": datapoint_json(report.datapoint),
+        "verdict": {
+            "level": v.level, "citations": v.citations, "live": v.live, "archive_only": v.archive,
+            "none": v.none, "unchecked": v.unchecked, "summary": v.summary,
+        },
+        "citations": [citation_json(c) for c in report.citations],
+    })
+    if report.package is not None:
+        p = report.package
+        data["evidence_package"] = {"path": p.path, "sha256": p.sha256, "size": p.size, "captures": p.captures}
+    return data
+
+
+def reports_json(reports: list[Report], generated_at: datetime) -> dict:
+    return {"schema": ALL_SCHEMA, "generated_at": _iso(generated_at),
+            "reports": [report_json(r, with_schema=False) for r in reports]}
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<|])")
+
+
+def md(text: str | None) -> str:
+    """Inline Markdown text with the characters that would turn into markup escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join((text or "").split()))
+
+
+def _md_quote(text: str) -> str:
+    return "\n".join(f"  > {md(line)}" if line.strip() else "  >" for line in text.splitlines())
+
+
+def _state_text(c: CitationReport) -> str:
+    text = c.state
+    if c.state == "unreachable" and c.unreachable_since:
+        text += f" since {_when(c.unreachable_since)}"
+    elif c.state_since:
+        text += f" since {_when(c.state_since)}"
+    return text
+
+
+def _quote_status_text(c: CitationReport) -> str:
+    if c.quote_status == "present":
+        return f"present (checked {_when(c.quote_checked_at)})"
+    if c.quote_status == "missing":
+        since = f" since {_when(c.quote_missing_since)}" if c.quote_missing_since else ""
+        return f"MISSING{since}"
+    return "not checked yet"
+
+
+def _capture_text(ref: CaptureRef) -> str:
+    origin = {"live": "live capture", "wayback": "recovered from the Wayback Machine",
+              "warc": "imported from a WARC file"}.get(ref.origin, ref.origin)
+    return f"{_when(ref.captured_at)} ({origin}, capture {ref.id})"
+
+
+def citation_md(c: CitationReport, number: int) -> str:
+    heading = " — ".join(p for p in (c.title or c.url, c.publisher) if p)
+    lines = [f"### {number}. {md(heading)}", ""]
+    lines.append(f"- **Support:** {SUPPORT_LABELS[c.support]}" + (f" ({md('; '.join(c.problems))})" if c.problems else ""))
+    lines.append(f"- **URL:** <{c.url}>" + (f" (now at <{c.final_url}>)" if c.final_url and c.final_url != c.url else ""))
+    details = [f"language {md(c.lang)}" if c.lang else None, f"accessed {md(c.accessed)}" if c.accessed else None,
+               f"note: {md(c.note)}" if c.note else None]
+    if any(details):
+        lines.append("- " + "; ".join(d for d in details if d))
+    if c.datapoint is not None:
+        lines.append(f"- **Data point:** {md(c.datapoint.id)} ({md(c.datapoint.label)})")
+    lines.append(f"- **Source state:** {md(_state_text(c))}" + (f" — {md(c.state_reason)}" if c.state_reason else ""))
+    if c.quote:
+        lines.append(f"- **Quote:** {_quote_status_text(c)}")
+        lines.append(_md_quote(c.quote))
+        if c.quote_status == "missing":
+            if c.closest:
+                lines.append("  - Closest passage on the page now:")
+                lines.append("  " + _md_quote(c.closest))
+            if c.quote_detail:
+                lines.append(f"  - {md(c.quote_detail)}")
+    else:
+        lines.append("- **Quote:** none given")
+    if c.best_capture is not None:
+        label = "Best supporting capture" if c.quote else "Latest good capture"
+        lines.append(f"- **{label}:** {_capture_text(c.best_capture)}")
+        if c.best_capture.body_sha256:
+            lines.append(f"  - SHA-256 `{c.best_capture.body_sha256}`")
+    else:
+        lines.append("- **Best supporting capture:** none")
+    if c.wayback is not None:
+        lines.append(f"- **Wayback Machine:** <{c.wayback.wayback_url}> ({_day(c.wayback.wayback_date or c.wayback.captured_at)})")
+    lines.append(f"- **Cite as:** {md(c.citation_line)}")
+    return "\n".join(lines)
+
+
+def report_md(report: Report, *, level: int = 1) -> str:
+    """A report as Markdown; level 2 when it is one section of a larger document."""
+    h = "#" * level
+    title = f"Citation report: {report.id}" if report.kind == "claim" else f"Citation report: data point {report.id}"
+    parts = [f"{h} {md(title)}", "", f"> {md(report.text)}", ""]
+    if report.tags:
+        parts += [f"Tags: {', '.join(md(t) for t in report.tags)}", ""]
+    if report.datapoint is not None:
+        parts += [f"Data point: {md(report.datapoint.label)}", ""]
+    parts += [f"**Verdict: {report.verdict.level}.** {md(report.verdict.summary)}", ""]
+    for number, c in enumerate(report.citations, 1):
+        parts += [citation_md(c, number).replace("### ", "#" * (level + 2) + " ", 1), ""]
+    if report.package is not None:
+        p = report.package
+        parts += [f"**Evidence package (WACZ):** `{md(p.path)}`: {p.captures} captures, {p.size:,} bytes, "
+                  f"SHA-256 `{p.sha256}`", ""]
+    if level == 1:
+        parts.append(f"_Generated {_when(report.generated_at)} by source-archiver._")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def reports_md(reports: list[Report], generated_at: datetime) -> str:
+    """Every report in one Markdown document, with an overview table first."""
+    lines = ["# Citation reports", "", f"_Generated {_when(generated_at)} by source-archiver. "
+             "Claims at risk come first._", "", "| claim | verdict | live | archives only | none | unchecked |",
+             "|---|---|---|---|---|---|"]
+    for r in reports:
+        v = r.verdict
+        lines.append(f"| {md(r.id)} | {v.level} | {v.live} | {v.archive} | {v.none} | {v.unchecked} |")
+    lines.append("")
+    for r in reports:
+        lines += [report_md(r, level=2), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# --- HTML --------------------------------------------------------------------------------------
+
+CSS = """
+:root { color-scheme: light; --ok: #1b7f3b; --warn: #a15c00; --bad: #b3261e; --muted: #5f6368; }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 60rem; padding: 1.5rem; line-height: 1.55; color: #1f1f1f; background: #fff;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC",
+  "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", sans-serif; }
+h1 { font-size: 1.5rem; margin-bottom: .25rem; } h2 { font-size: 1.25rem; margin-top: 2.5rem; }
+h3 { font-size: 1.05rem; margin: 0 0 .5rem; }
+.claim { font-size: 1.15rem; border-left: 4px solid #444; margin: .75rem 0; padding: .25rem 1rem; }
+.verdict { padding: .75rem 1rem; border-radius: 6px; margin: 1rem 0; font-weight: 600; }
+.level-ok { background: #e6f4ea; color: var(--ok); } .level-at-risk, .level-unsupported { background: #fce8e6; color: var(--bad); }
+.level-unchecked { background: #fef7e0; color: var(--warn); }
+.citation { border: 1px solid #dadce0; border-radius: 8px; padding: 1rem 1.25rem; margin: 1rem 0; }
+.support-live { border-left: 6px solid var(--ok); } .support-archive { border-left: 6px solid var(--warn); }
+.support-none { border-left: 6px solid var(--bad); } .support-unchecked { border-left: 6px solid #bbb; }
+.badge { display: inline-block; font-size: .8rem; padding: .1rem .5rem; border-radius: 1rem; background: #eee; margin-right: .25rem; }
+.present { color: var(--ok); font-weight: 600; } .missing { color: var(--bad); font-weight: 600; }
+blockquote { margin: .5rem 0; padding: .25rem .75rem; background: #f8f9fa; border-left: 3px solid #bbb; }
+blockquote.closest { border-left-color: var(--bad); }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .5rem 0; }
+dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
+code, .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .85rem; overflow-wrap: anywhere; }
+.cite-line { background: #f1f3f4; padding: .5rem .75rem; border-radius: 4px; overflow-wrap: anywhere; }
+table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e0e0e0; }
+.muted, footer { color: var(--muted); font-size: .85rem; }
+@media print { .citation { break-inside: avoid; } }
+"""
+
+
+def esc(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _lang_attr(text: str | None, lang: str | None = None) -> str:
+    if lang:
+        return f' lang="{esc(lang)}"'
+    return ' lang="zh"' if text and _CJK.search(text) else ""
+
+
+def _attrs(**values) -> str:
+    return "".join(f' {name.replace("_", "-")}="{esc(value)}"' for name, value in values.items() if value)
+
+
+def source_link(c: CitationReport) -> str:
+    """The cited URL as a Robust Link: the original, its archived version and the version's date."""
+    version_url = c.wayback.wayback_url if c.wayback is not None else None
+    if c.wayback is not None:
+        version_date = _day(c.wayback.wayback_date or c.wayback.captured_at)
+    else:
+        version_date = _day(c.best_capture.captured_at) if c.best_capture else None
+    attrs = _attrs(href=c.url, data_originalurl=c.url, data_versionurl=version_url, data_versiondate=version_date)
+    return f'<a class="source-link"{attrs}>{esc(c.url)}</a>'
+
+
+def _version_link(c: CitationReport) -> str:
+    if c.wayback is None:
+        return ""
+    date = _day(c.wayback.wayback_date or c.wayback.captured_at)
+    attrs = _attrs(href=c.wayback.wayback_url, data_originalurl=c.url, data_versiondate=date)
+    return f'<a class="version-link"{attrs}>{esc(c.wayback.wayback_url)}</a> ({esc(date)})'
+
+
+def citation_html(c: CitationReport, number: int) -> str:
+    title = c.title or c.url
+    rows = [("Source", source_link(c) + (f'<br><span class="muted">now at {esc(c.final_url)}</span>'
+                                         if c.final_url and c.final_url != c.url else ""))]
+    if c.publisher:
+        rows.append(("Publisher", esc(c.publisher)))
+    if c.lang:
+        rows.append(("Language", esc(c.lang)))
+    if c.accessed:
+        rows.append(("Accessed", esc(c.accessed)))
+    if c.note:
+        rows.append(("Note", f"<span{_lang_attr(c.note)}>{esc(c.note)}</span>"))
+    if c.datapoint is not None:
+        rows.append(("Data point", f"{esc(c.datapoint.id)} <span class=\"muted\"{_lang_attr(c.datapoint.label)}>"
+                                   f"{esc(c.datapoint.label)}</span>"))
+    state = esc(_state_text(c)) + (f'<br><span class="muted">{esc(c.state_reason)}</span>' if c.state_reason else "")
+    rows.append(("Source state", f'<span class="state state-{esc(c.state)}">{state}</span>'))
+    quote_html = '<p class="muted">No quote given.</p>'
+    if c.quote:
+        css = "present" if c.quote_status == "present" else "missing" if c.quote_status == "missing" else "muted"
+        quote_html = (f'<p>Quote: <span class="quote-status {css}">{esc(_quote_status_text(c))}</span></p>'
+                      f'<blockquote class="quote"{_lang_attr(c.quote, c.lang)}>{esc(c.quote)}</blockquote>')
+        if c.quote_status == "missing" and c.closest:
+            quote_html += (f'<p class="muted">Closest passage on the page now:</p>'
+                           f'<blockquote class="closest"{_lang_attr(c.closest, c.lang)}>{esc(c.closest)}</blockquote>')
+        if c.quote_status == "missing" and c.quote_detail:
+            quote_html += f'<p class="muted">{esc(c.quote_detail)}</p>'
+    if c.best_capture is not None:
+        ref = c.best_capture
+        rows.append(("Best capture" if c.quote else "Latest good capture", esc(_capture_text(ref))))
+        if ref.body_sha256:
+            rows.append(("SHA-256", f'<span class="hash">{esc(ref.body_sha256)}</span>'))
+    else:
+        rows.append(("Best capture", "none"))
+    if c.wayback is not None:
+        rows.append(("Wayback Machine", _version_link(c)))
+    problems = "".join(f'<span class="badge">{esc(p)}</span>' for p in c.problems)
+    body = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
+    return (
+        f'<section class="citation support-{esc(c.support)}" id="citation-{c.citation_id}">'
+        f'<h3><span{_lang_attr(title)}>{number}. {esc(title)}</span></h3>'
+        f'<p><span class="badge support">{esc(SUPPORT_LABELS[c.support])}</span>{problems}</p>'
+        f"{quote_html}<dl>{body}</dl>"
+        f'<p class="muted">Cite as:</p><p class="cite-line"{_lang_attr(c.citation_line)}>{esc(c.citation_line)}</p>'
+        "</section>"
+    )
+
+
+def report_section(report: Report, *, heading: str = "h1") -> str:
+    level = report.verdict.level.replace(" ", "-")
+    label = f"Data point {report.id}" if report.kind == "datapoint" else f"Claim {report.id}"
+    tags = "".join(f'<span class="badge">{esc(t)}</span>' for t in report.tags)
+    citations = "".join(citation_html(c, n) for n, c in enumerate(report.citations, 1))
+    return (
+        f'<article class="report" id="{esc(report.kind)}-{esc(report.id)}">'
+        f"<{heading}>{esc(label)}</{heading}>"
+        f'<p class="claim"{_lang_attr(report.text)}>{esc(report.text)}</p>'
+        + (f"<p>{tags}</p>" if tags else "")
+        + f'<p class="verdict level-{esc(level)}">Verdict: {esc(report.verdict.level)}. {esc(report.verdict.summary)}</p>'
+        f"{citations}{_package_html(report)}</article>"
+    )
+
+
+def _package_html(report: Report) -> str:
+    p = report.package
+    if p is None:
+        return ""
+    return (f'<p class="package">Evidence package (WACZ): <code>{esc(p.path)}</code>, {p.captures} captures, '
+            f"{p.size:,} bytes, SHA-256 <code>{esc(p.sha256)}</code></p>")
+
+
+def _page(title: str, body: str, generated_at: datetime) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n"
+        f"<footer>Generated {esc(_when(generated_at))} by source-archiver. Source links carry Robust Links "
+        "attributes (data-originalurl, data-versionurl, data-versiondate).</footer>\n</body>\n</html>\n"
+    )
+
+
+def report_html(report: Report) -> str:
+    """One report as a self-contained HTML page."""
+    return _page(f"Citation report: {report.id}", report_section(report), report.generated_at)
+
+
+def reports_html(reports: list[Report], generated_at: datetime) -> str:
+    """Every report in one self-contained HTML page, with an overview table first."""
+    rows = "".join(
+        f'<tr><td><a href="#{esc(r.kind)}-{esc(r.id)}">{esc(r.id)}</a></td><td>{esc(r.verdict.level)}</td>'
+        f"<td>{r.verdict.live}</td><td>{r.verdict.archive}</td><td>{r.verdict.none}</td><td>{r.verdict.unchecked}</td></tr>"
+        for r in reports
+    )
+    overview = (
+        "<h1>Citation reports</h1><p class=\"muted\">Claims at risk come first.</p>"
+        "<table><thead><tr><th>claim</th><th>verdict</th><th>live</th><th>archives only</th><th>none</th>"
+        f"<th>unchecked</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    sections = "".join(report_section(r, heading="h2") for r in reports)
+    return _page("Citation reports", overview + sections, generated_at)

@@ -1,0 +1,113 @@
+"""Shared fixtures: loopback web sites, real database files (SQLite, or PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from archiver.cli import main
+from archiver.config import Config
+from tests.siteserver import Site
+
+PG_URL = os.environ.get("ARCHIVER_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def site():
+    """A real HTTP server on 127.0.0.1 with a random port."""
+    s = Site().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'archive.db'}"
+
+
+def _fresh_pg_database(base_url: str):
+    from sqlalchemy.engine import make_url
+
+    from archiver.db import normalise_db_url
+
+    url = make_url(normalise_db_url(base_url))
+    name = f"archiver_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False), admin, name
+
+
+def _drop_pg_database(admin, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, and the same test again on PostgreSQL when
+    ARCHIVER_TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'archive.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("ARCHIVER_TEST_DATABASE_URL not set")
+    url, admin, name = _fresh_pg_database(PG_URL)
+    yield url
+    _drop_pg_database(admin, name)
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database (skipped when ARCHIVER_TEST_DATABASE_URL is not set)."""
+    if not PG_URL:
+        pytest.skip("ARCHIVER_TEST_DATABASE_URL not set")
+    url, admin, name = _fresh_pg_database(PG_URL)
+    yield url
+    _drop_pg_database(admin, name)
+
+
+@pytest.fixture
+def config(sqlite_url):
+    """Settings for tests: loopback allowed, no politeness delay, Wayback off."""
+    cfg = Config()
+    cfg.database.url = sqlite_url
+    cfg.fetch.allow_private_addresses = True
+    cfg.fetch.per_host_delay = 0.0
+    cfg.fetch.timeout = 5.0
+    cfg.fetch.total_timeout = 10.0
+    cfg.wayback.enabled = False
+    cfg.verdict.probe_not_found = True
+    return cfg
+
+
+def make_cli(tmp_path, monkeypatch):
+    """`archiver --config <tmp config.toml> ...` on a fresh SQLite file; loopback allowed, Wayback off."""
+    db = tmp_path / "archive.db"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{db}"\n[fetch]\nallow_private_addresses = true\nper_host_delay = 0.0\n'
+        "timeout = 3.0\ntotal_timeout = 5.0\n[capture]\nextract_workers = 1\n[wayback]\nenabled = false\n",
+        encoding="utf-8",
+    )
+    monkeypatch.delenv("ARCHIVER_DATABASE_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args, **kwargs):
+        return runner.invoke(main, ["--config", str(config), *args], catch_exceptions=False, **kwargs)
+
+    invoke.db_url = f"sqlite:///{db}"
+    invoke.config = config
+    return invoke
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """Run `archiver --config <tmp config.toml> ...` through the entry point; `cli.db_url` is its database."""
+    return make_cli(tmp_path, monkeypatch)

@@ -1,0 +1,108 @@
+"""Quote checks recorded by the evidence plugin during real capture passes over loopback pages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from archiver.capture import run_pass
+from archiver.db import open_database
+from archiver.models import Capture
+from evidence.checks import backfill_checks
+from evidence.claims import Target, add_claim, cite
+from evidence.models import Citation, QuoteCheck
+
+EN = """<html><head><title>Camera deal</title></head><body><nav><a href="/">Home</a></nav><article>
+<h1>Camera deal signed</h1>
+<p>The bureau said on Friday that the contract covers the installation of {n} high-definition cameras across the
+four districts of the city, linked to a central command platform run by the police.</p>
+<p>The deal is worth 86 million yuan according to a procurement notice published by the city government.</p>
+<p>Civil liberties groups asked the city to publish the rules that govern how the footage is stored.</p>
+</article></body></html>"""
+
+ZH = """<html><head><meta charset="gbk"><title>视频监控建设项目公告</title></head><body><div class="article">
+<h1>视频监控建设项目公告</h1>
+<p>项目由示例视觉科技有限公司承建，在全市四个城区的主要路口、交通枢纽和居民小区共安装高清摄像头1200台，并接入市公安局指挥平台。</p>
+<p>项目总投资8600万元，计划于2019年12月底前完成建设并投入使用。项目建成后，将实现重点区域视频监控全覆盖。</p>
+</div></body></html>"""
+
+
+@pytest.fixture
+def sessions(config, db_url):
+    """Sessions on SQLite, and on PostgreSQL too when ARCHIVER_TEST_DATABASE_URL is set."""
+    config.database.url = db_url
+    return open_database(db_url)
+
+
+def cite_now(sessions, url: str, quote: str, claim_id: str = "c1") -> int:
+    with sessions.begin() as session:
+        add_claim(session, "A claim about cameras", claim_id=claim_id)
+        return cite(session, Target(claim_id=claim_id), url, quote=quote).citation.id
+
+
+def checks(sessions, citation_id: int) -> list[tuple[str, str | None, str]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(QuoteCheck.status, QuoteCheck.closest, QuoteCheck.detail, Capture.verdict)
+            .join(Capture, Capture.id == QuoteCheck.capture_id)
+            .where(QuoteCheck.citation_id == citation_id)
+            .order_by(Capture.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_an_edited_number_turns_the_quote_missing_and_keeps_the_history(site, config, sessions):
+    url = site.set("/deal.html", EN.format(n="1,200"))
+    citation = cite_now(sessions, url, "the contract covers the installation of 1,200 high-definition cameras")
+    run_pass(config, sessions, everything=True)
+    site.set("/deal.html", EN.format(n="1,800"))
+    run_pass(config, sessions, everything=True)
+    history = checks(sessions, citation)
+    assert [(status, verdict) for status, _, _, verdict in history] == [("present", "new"), ("missing", "altered")]
+    assert history[1][1] == "the contract covers the installation of 1,800 high-definition cameras"
+    assert "'1,200' -> '1,800'" in history[1][2]
+
+
+def test_a_deleted_page_records_missing_and_an_unreachable_one_records_nothing(site, config, sessions):
+    gone = site.set("/gone.html", EN.format(n="1,200"))
+    down = site.set("/down.html", EN.format(n="1,200"))
+    a = cite_now(sessions, gone, "installation of 1,200 high-definition cameras")
+    b = cite_now(sessions, down, "installation of 1,200 high-definition cameras")
+    run_pass(config, sessions, everything=True)
+    site.set("/gone.html", "<html><body><h1>404 Not Found</h1></body></html>", status=404)
+    site.set("/down.html", "<html><body>Service unavailable</body></html>", status=503)
+    run_pass(config, sessions, everything=True)
+    deleted = checks(sessions, a)
+    assert [(s, v) for s, _, _, v in deleted] == [("present", "new"), ("missing", "deleted")]
+    assert deleted[1][2].startswith("the page is deleted: status 404")
+    assert [(s, v) for s, _, _, v in checks(sessions, b)] == [("present", "new")]
+
+
+def test_a_gbk_page_matches_a_quote_despite_punctuation_and_spacing(site, config, sessions):
+    url = site.set("/zh.html", ZH.encode("gbk"), content_type="text/html")
+    citation = cite_now(sessions, url, "主要路口、交通枢纽和居民小区 共安装高清摄像头 1200 台")
+    run_pass(config, sessions, everything=True)
+    assert [s for s, *_ in checks(sessions, citation)] == ["present"]
+
+
+def test_citations_without_a_quote_get_no_checks(site, config, sessions):
+    url = site.set("/deal.html", EN.format(n="1,200"))
+    citation = cite_now(sessions, url, "")
+    run_pass(config, sessions, everything=True)
+    assert checks(sessions, citation) == []
+
+
+def test_backfill_checks_a_late_citation_against_every_earlier_capture_once(site, config, sessions):
+    url = site.set("/deal.html", EN.format(n="1,200"))
+    cite_now(sessions, url, "covers the installation", claim_id="early")
+    run_pass(config, sessions, everything=True)
+    site.set("/deal.html", EN.format(n="1,800"))
+    run_pass(config, sessions, everything=True)
+    site.set("/deal.html", "", status=404)
+    run_pass(config, sessions, everything=True)
+    late = cite_now(sessions, url, "installation of 1,200 high-definition cameras", claim_id="late")
+    assert [(s, v) for s, _, _, v in checks(sessions, late)] == [
+        ("present", "new"), ("missing", "altered"), ("missing", "deleted"),
+    ]
+    with sessions.begin() as session:
+        assert backfill_checks(session, [session.get(Citation, late)]) == 0

@@ -1,0 +1,48 @@
+import pytest
+from sqlalchemy import func, select
+
+from archiver.db import open_database
+from archiver.models import Blob
+from archiver.store import MissingBlob, get_blob, get_text, get_texts, put_blob, put_blobs, sha256_hex
+
+
+def test_blobs_are_stored_once_and_compressed(db_url):
+    sessions = open_database(db_url)
+    body = ("<p>新疆 surveillance 监控</p>" * 2000).encode("utf-8")
+    with sessions.begin() as session:
+        keys, new = put_blobs(session, [body, body, b"other"])
+        assert keys[0] == keys[1] == sha256_hex(body)
+        assert new == 2
+    with sessions.begin() as session:
+        _, new = put_blobs(session, [body])
+        assert new == 0
+        assert session.scalar(select(func.count()).select_from(Blob)) == 2
+        stored = session.get(Blob, sha256_hex(body))
+        assert stored.size == len(body)
+        assert len(stored.data) < len(body) / 10
+    with sessions() as session:
+        assert get_blob(session, sha256_hex(body)) == body
+
+
+def test_text_round_trip_and_missing(db_url):
+    sessions = open_database(db_url)
+    with sessions.begin() as session:
+        key = put_blob(session, "对不起，您访问的页面不存在".encode("utf-8"))
+    with sessions() as session:
+        assert get_text(session, key) == "对不起，您访问的页面不存在"
+        assert get_text(session, None) == ""
+        with pytest.raises(MissingBlob):
+            get_blob(session, "0" * 64)
+
+
+def test_many_texts_in_few_queries(db_url):
+    sessions = open_database(db_url)
+    texts = [f"第{i}条 notice number {i}" for i in range(1200)]
+    with sessions.begin() as session:
+        keys, _ = put_blobs(session, [t.encode("utf-8") for t in texts])
+    with sessions() as session:
+        found = get_texts(session, keys + [None, keys[0]])
+        assert found == dict(zip(keys, texts))
+        assert get_texts(session, []) == {}
+        with pytest.raises(MissingBlob):
+            get_texts(session, [keys[5], "0" * 64])
