@@ -37,7 +37,7 @@ CJK_CLASS = (
 )
 _CJK = re.compile(f"[{CJK_CLASS}]")
 _LATIN = re.compile(f"[^\\W\\d_{CJK_CLASS}]")
-_WORD_UNITS = re.compile(f"[{CJK_CLASS}]|[^\\W_{CJK_CLASS}]+")
+WORD_UNITS = re.compile(f"[{CJK_CLASS}]|[^\\W_{CJK_CLASS}]+")
 _TOKENS = re.compile(
     f"[{CJK_CLASS}]"
     r"|\d+(?:[.,]\d+)*"
@@ -66,7 +66,7 @@ def is_cjk(ch: str) -> bool:
 def count_words(text: str) -> int:
     """Count words the way a reader would: each Latin word or number is one, each CJK character
     is one (as in a Chinese character count, 字数)."""
-    return len(_WORD_UNITS.findall(text))
+    return len(WORD_UNITS.findall(text))
 
 
 def looks_chinese(text: str) -> bool:

@@ -88,6 +88,8 @@ English, score about 0.1 with `similarity`; one edited number in an article scor
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -96,7 +98,7 @@ from urllib.parse import urlsplit
 
 from rapidfuzz.distance import Indel
 
-from archiver.diff import CJK_CLASS, count_words, describe_changes, diff_texts, looks_chinese
+from archiver.diff import CJK_CLASS, WORD_UNITS, count_words, describe_changes, diff_texts, looks_chinese
 from archiver.quotes import format_score, squeeze_spaces
 from archiver.urls import InvalidURL, normalise_url
 
@@ -155,6 +157,10 @@ class Verdict:
 _SIM_TOKENS = re.compile(f"[{CJK_CLASS}]|[^\\W_{CJK_CLASS}]+")
 
 
+def _tokens(text: str) -> list[str]:
+    return _SIM_TOKENS.findall(text.casefold())
+
+
 def similarity(a: str, b: str) -> float:
     """How much of two texts is the same, in order, from 0 (nothing) to 1 (identical).
 
@@ -163,11 +169,14 @@ def similarity(a: str, b: str) -> float:
     Computed as 1 - normalised Indel distance (2 x longest common subsequence / total length).
     Two empty texts are identical (1.0); one empty text is 0.0.
     """
-    ta = _SIM_TOKENS.findall(a.casefold())
-    tb = _SIM_TOKENS.findall(b.casefold())
+    return _token_similarity(_tokens(a), _tokens(b))
+
+
+def _token_similarity(ta: list[str], tb: list[str], cutoff: float = 0.0) -> float:
+    """similarity of two token lists; 0.0 for any score below `cutoff`."""
     if not ta and not tb:
         return 1.0
-    return Indel.normalized_similarity(ta, tb)
+    return Indel.normalized_similarity(ta, tb, score_cutoff=cutoff)
 
 
 # --- not-found pages -------------------------------------------------------------------------
@@ -206,13 +215,18 @@ def looks_like_not_found(text: str, title: str | None = None) -> str | None:
     CJK character counts as one): a long article containing "page not found" is an article.
     Returns e.g. 'the text says "页面不存在"'.
     """
-    if count_words(text) >= SHORT_PAGE_WORDS:
+    if _has_words(text, SHORT_PAGE_WORDS):
         return None
     for where, content in (("title", title or ""), ("text", text)):
         found = _NOT_FOUND.search(content)
         if found:
             return f'the {where} says "{found.group(0).strip()}"'
     return None
+
+
+def _has_words(text: str, n: int) -> bool:
+    """count_words(text) >= n, without counting the words of a long text beyond the n-th."""
+    return next(itertools.islice(WORD_UNITS.finditer(text), n - 1, None), None) is not None
 
 
 # --- noise -------------------------------------------------------------------------------------
@@ -254,6 +268,9 @@ _NOISE_FIELD = re.compile(
     re.I,
 )
 _ONLY_DATE = re.compile(rf"\W*{_DATE_RUN}\W*", re.I)
+# Every noise field starts with a stamp label, a counter label or a digit: a line without any
+# of them has none, and the costlier search for the fields themselves is skipped.
+_NOISE_HINT = re.compile(rf"\d|{_STAMP_LABEL}|{_COUNTER_LABEL}", re.I)
 _BOILERPLATE_ITEM = (
     r"(?:打印本页|打印|关闭窗口|关闭|收藏|分享|分享到[:：]?.{0,30}|字体\s*[:：]?\s*大\s*中\s*小|字号\s*[:：]?\s*大\s*中\s*小|"
     r"扫一扫在手机打开当前页|扫一扫|返回顶部|返回首页|"
@@ -277,12 +294,21 @@ _HAS_CONTENT = re.compile(r"[^\W_]")
 
 def _clean_line(line: str) -> str | None:
     """The line without noise fields, or None when the whole line is noise."""
+    if len(line) > NOISE_LINE_CHARS:
+        return None if _ONLY_DATE.fullmatch(line) else line
+    return _clean_short_line(line)
+
+
+@functools.lru_cache(maxsize=16384)
+def _clean_short_line(line: str) -> str | None:
+    """_clean_line of a short line. Cached: the menus, footers and sidebars of a site repeat on
+    each of its pages, and short lines keep the cache small."""
     if not line or _ONLY_DATE.fullmatch(line):
         return None
-    if len(line) > NOISE_LINE_CHARS:
-        return line
     if _BOILERPLATE.fullmatch(_BOILERPLATE_STRIP.sub(" ", line).strip()):
         return None
+    if not _NOISE_HINT.search(line):
+        return line
     rest, removed = _NOISE_FIELD.subn(" ", line)
     if not removed:
         return line
@@ -304,7 +330,7 @@ def comparable_lines(text: str) -> list[str]:
         if _SIDEBAR_HEADING.fullmatch(line):
             in_sidebar = True
             continue
-        if in_sidebar and count_words(line) <= SIDEBAR_ITEM_WORDS:
+        if in_sidebar and not _has_words(line, SIDEBAR_ITEM_WORDS + 1):
             continue
         in_sidebar = False
         cleaned = _clean_line(line)
@@ -357,40 +383,38 @@ def _redirect_phrase(snapshot: Snapshot) -> str:
 # --- the verdict -----------------------------------------------------------------------------
 
 
-@dataclass
 class _Comparison:
-    """Everything judge derives from the two snapshots, computed once."""
+    """Everything judge derives from the two snapshots, each computed once and only when a rule
+    asks for it: an unchanged page is recognised by its hashes before any text is prepared."""
 
-    current: Snapshot
-    previous: Snapshot | None
-    cur_lines: list[str]
-    prev_lines: list[str]
-    cur_key: str
-    prev_key: str
-    sim: float | None
-    redirected: bool
-    new_permanent_redirect: bool
+    def __init__(self, previous: Snapshot | None, current: Snapshot) -> None:
+        self.previous = previous
+        self.current = current
+        final = _canonical(current.final_url)
+        self.redirected = final is not None and final != _canonical(current.requested_url)
+        permanent = any(status in PERMANENT for status, _ in current.redirects)
+        new_location = previous is None or final != _canonical(previous.final_url or previous.requested_url)
+        self.new_permanent_redirect = self.redirected and permanent and new_location
 
+    @functools.cached_property
+    def cur_lines(self) -> list[str]:
+        return comparable_lines(self.current.text)
 
-def _compare(previous: Snapshot | None, current: Snapshot) -> _Comparison:
-    cur_lines = comparable_lines(current.text)
-    prev_lines = comparable_lines(previous.text) if previous else []
-    cur_key, prev_key = _key(cur_lines), _key(prev_lines)
-    final = _canonical(current.final_url)
-    redirected = final is not None and final != _canonical(current.requested_url)
-    permanent = any(status in PERMANENT for status, _ in current.redirects)
-    new_location = previous is None or final != _canonical(previous.final_url or previous.requested_url)
-    return _Comparison(
-        current=current,
-        previous=previous,
-        cur_lines=cur_lines,
-        prev_lines=prev_lines,
-        cur_key=cur_key,
-        prev_key=prev_key,
-        sim=round(similarity(prev_key, cur_key), 4) if previous else None,
-        redirected=redirected,
-        new_permanent_redirect=redirected and permanent and new_location,
-    )
+    @functools.cached_property
+    def prev_lines(self) -> list[str]:
+        return comparable_lines(self.previous.text) if self.previous else []
+
+    @functools.cached_property
+    def cur_key(self) -> str:
+        return _key(self.cur_lines)
+
+    @functools.cached_property
+    def prev_key(self) -> str:
+        return _key(self.prev_lines)
+
+    @functools.cached_property
+    def sim(self) -> float | None:
+        return round(similarity(self.prev_key, self.cur_key), 4) if self.previous else None
 
 
 def _sameness(c: _Comparison) -> str | None:
@@ -400,7 +424,7 @@ def _sameness(c: _Comparison) -> str | None:
         return None
     if prev.body_sha256 and prev.body_sha256 == cur.body_sha256:
         return "identical bytes to the previous capture"
-    if not c.cur_key and not c.prev_key and cur.kind != "html":
+    if cur.kind != "html" and not c.cur_key and not c.prev_key:
         return None
     if (prev.text_sha256 and prev.text_sha256 == cur.text_sha256) or prev.text == cur.text:
         return "main text identical to the previous capture"
@@ -424,11 +448,19 @@ def _comparable(text: str) -> str:
     return _key(comparable_lines(text))
 
 
-def _closeness(snapshot: Snapshot, reference: str, prepare) -> float:
-    """Similarity of a snapshot to a reference page's text, whether the reference is a main
-    text or all visible text: both texts of the snapshot are tried and the higher counts."""
+@functools.lru_cache(maxsize=64)
+def _reference_tokens(reference: str, prepare) -> list[str]:
+    """The tokens of a site's not-found or home page, prepared once for all the site's captures."""
+    return _tokens(prepare(reference))
+
+
+def _closeness(snapshot: Snapshot, reference: str, prepare, cutoff: float) -> float:
+    """Similarity of a snapshot to a reference page's text (raw; `prepare` readies both sides),
+    whether the reference is a main text or all visible text: both texts of the snapshot are
+    tried and the higher counts. Scores below `cutoff` come back as 0.0, cheaply."""
+    ref = _reference_tokens(reference, prepare)
     texts = {snapshot.text, snapshot.full_text} - {""}
-    return max((similarity(prepare(text), reference) for text in texts), default=0.0)
+    return max((_token_similarity(_tokens(prepare(text)), ref, cutoff) for text in texts), default=0.0)
 
 
 def _size(text: str) -> str:
@@ -442,10 +474,10 @@ def _deletion(
     """Why a 2xx answer means the page is gone, or None (rules 4a-4e)."""
     cur = c.current
     if not_found_text and (cur.text or cur.full_text):
-        probe = _without_urls(not_found_text)
-        score = _closeness(cur, probe, _without_urls)
-        shell = c.previous is not None and _closeness(c.previous, probe, _without_urls) >= SOFT_404_MIN
-        if score >= SOFT_404_MIN and not shell:
+        score = _closeness(cur, not_found_text, _without_urls, SOFT_404_MIN)
+        if score >= SOFT_404_MIN and not (
+            c.previous is not None and _closeness(c.previous, not_found_text, _without_urls, SOFT_404_MIN)
+        ):
             return (
                 f"status {cur.status}, but the text matches the site's not-found page "
                 f"(similarity {format_score(score)})"
@@ -459,7 +491,7 @@ def _deletion(
                 return f"status {cur.status}, but the {what} is short ({_size(text)}) and {phrase}"
     related = c.sim is not None and c.sim >= UNRELATED_BELOW
     if home_text and not related and not _is_site_root(cur.requested_url):
-        score = _closeness(cur, _comparable(home_text), _comparable)
+        score = _closeness(cur, home_text, _comparable, HOME_MIN)
         if score >= HOME_MIN:
             how = f"{_redirect_phrase(cur)}, which" if c.redirected else "the page"
             previous = f", {format_score(c.sim)} to the previous capture" if c.sim is not None else ""
@@ -562,7 +594,7 @@ def judge(
     if not 200 <= status < 300:
         return _unreachable(_refusal(status), previous)
 
-    c = _compare(previous, current)
+    c = _Comparison(previous, current)
     same = _sameness(c)
     if same:
         if c.new_permanent_redirect:
