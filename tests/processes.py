@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,6 +52,13 @@ def archiver(config: Path, *args: str, **kwargs) -> subprocess.Popen:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=config.parent,
         start_new_session=True, **kwargs,
     )
+
+
+def console_script(name: str) -> str:
+    """The path of a console script installed beside this Python (the venv's bin), found even
+    when the venv is not activated; else whatever `name` is on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else (shutil.which(name) or name)
 
 
 def kill_hard(proc: subprocess.Popen) -> None:

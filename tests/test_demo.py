@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -30,11 +29,8 @@ def test_demo_runs_offline_and_tells_the_whole_story(tmp_path, monkeypatch):
     monkeypatch.setenv("ARCHIVER_DATABASE_URL", f"sqlite:///{users_own}")
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "demo.db"
-    started = time.monotonic()
     result = CliRunner().invoke(main, ["demo", "--db", str(db)], catch_exceptions=False)
-    elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.output
-    assert elapsed < 60
     out = result.output
     assert "imported 7 sources, 5 claims, 2 data points, 8 citations" in out
     assert "First capture pass: 7 new." in out

@@ -427,14 +427,11 @@ def test_requests_to_one_host_are_spaced(site):
 
 def test_different_hosts_proceed_in_parallel(site, second_site):
     urls = [site.set(f"/a{i}", "a") for i in range(2)] + [second_site.set(f"/b{i}", "b") for i in range(2)]
-    began = time.monotonic()
     results = fetch_many(urls, make_config(per_host_delay=0.5))
-    elapsed = time.monotonic() - began
     assert all(r.ok for r in results)
     first, second = start_times(site), start_times(second_site)
     assert abs(first[0] - second[0]) < 0.2
     assert first[1] - first[0] >= 0.5 - JITTER and second[1] - second[0] >= 0.5 - JITTER
-    assert elapsed < 0.95
 
 
 def test_per_host_concurrency(site):

@@ -205,7 +205,7 @@ def test_failing_channels_are_retried_and_recorded_but_never_fail_the_pass(world
         run_id = world.capture()
         started = time.monotonic()
         deliveries = notify.after_pass(world.config.notify, world.sessions, run_id)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 20, "retries back off briefly; a dead channel does not hold the pass"
     finally:
         failing.stop()
     assert [(d.channel, d.ok, d.attempts) for d in deliveries] == [("webhook", False, 3), ("email", False, 3)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import shutil
 import subprocess
 import zipfile
 
@@ -19,6 +18,7 @@ from archiver.store import get_blob
 from archiver.wacz import write_wacz
 from archiver.warc import select_captures
 from tests.test_warc import ZH_PAGE, store_with_captures
+from tests.processes import console_script
 
 validate = pytest.importorskip("wacz.validate", reason="the wacz package is in the test extras: pip install -e .[test]")
 
@@ -30,7 +30,7 @@ def package(url: str, path, **kwargs):
 
 
 def run_validator(path) -> tuple[bool, str]:
-    result = subprocess.run([shutil.which("wacz") or "wacz", "validate", "-f", str(path)], capture_output=True, text=True)
+    result = subprocess.run([console_script("wacz"), "validate", "-f", str(path)], capture_output=True, text=True)
     return result.returncode == 0, result.stdout + result.stderr
 
 

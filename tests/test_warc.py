@@ -21,6 +21,7 @@ from archiver.models import Capture, Source
 from archiver.sources import add_source
 from archiver.store import get_blob, put_blobs
 from archiver.warc import WarcImportError, import_warc, select_captures, write_warc
+from tests.processes import console_script
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
 ZH_PAGE = ("<html><head><title>云从科技签署合作协议</title></head><body><div class='article'>"
@@ -177,7 +178,7 @@ def test_warcio_check_accepts_the_digests(sqlite_url, tmp_path):
     store_with_captures(sqlite_url)
     path = tmp_path / "out.warc.gz"
     assert export(sqlite_url, path) == 14
-    result = subprocess.run([shutil.which("warcio") or "warcio", "check", "-v", str(path)], capture_output=True, text=True)
+    result = subprocess.run([console_script("warcio"), "check", "-v", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("digest pass") == 13
     assert result.stdout.count("not checked (revisit)") == 1
