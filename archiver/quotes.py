@@ -203,7 +203,7 @@ def _punctuation_only(removed: str, added: str) -> bool:
 def _describe_changes(quoted: str, closest: str) -> str:
     """Name the differences between the quoted piece and the closest passage: 'a' -> 'b'."""
     quoted = " ".join(quoted.split()).strip(_TRIM)
-    changes = describe_changes(diff_texts(quoted, closest), ignore=_punctuation_only)
+    changes = describe_changes(diff_texts(quoted, closest, chinese_words=False), ignore=_punctuation_only)
     if not changes:
         return "closest passage differs"
     shown = ", ".join(changes[:_CLOSEST_MAX_CHANGES])

@@ -540,7 +540,7 @@ def _change_hint(c: _Comparison) -> str:
     ]
     hint = ", ".join(parts) or "the text differs"
     if changed and changed <= 3:
-        edits = describe_changes(diff_texts("\n".join(c.prev_lines), "\n".join(c.cur_lines)))
+        edits = describe_changes(diff_texts("\n".join(c.prev_lines), "\n".join(c.cur_lines), chinese_words=False))
         small = [e for e in edits if len(e) <= 80]
         if edits and len(edits) <= 3 and len(small) == len(edits):
             hint += ": " + "; ".join(edits)

@@ -6,6 +6,8 @@ Each scenario states what a researcher would conclude; `pytest -s` prints the co
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -532,3 +534,25 @@ def test_a_tiny_edit_never_reads_as_similarity_one():
     verdict = judge(zh(ZH_ARTICLE), zh(ZH_ARTICLE.replace("3000万", "300万")))
     assert verdict.similarity > 0.995
     assert "similarity 0.99 " in verdict.reason
+
+
+def test_judging_and_quote_checks_load_no_chinese_word_dictionary():
+    """A capture pass describes thousands of edits: Chinese ones are compared character by
+    character, so neither the pass nor its extraction workers load jieba's 60 MB dictionary."""
+    script = """
+import sys
+from archiver.quotes import check_quote
+from archiver.verdict import Snapshot, judge
+def snap(text):
+    return Snapshot("http://gov.example.cn/a", "http://gov.example.cn/a", 200, [], text, text,
+                    None, None, None, None)
+before = "项目于2018年3月启动。共安装高清摄像头1200台，覆盖全市主要路口。"
+after = "项目于2018年3月启动。共安装高清摄像头1800台，覆盖全市主要路口。"
+verdict = judge(snap(before), snap(after))
+match = check_quote("共安装高清摄像头1200台", after)
+print(verdict.state, "|", verdict.reason, "|", match.status, "|", match.detail, "|", "jieba" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    state, reason, status, detail, jieba_loaded = (part.strip() for part in out.split("|"))
+    assert (state, status, jieba_loaded) == ("altered", "missing", "False")
+    assert "'1200' -> '1800'" in reason and "'1200' -> '1800'" in detail
