@@ -1,9 +1,13 @@
 """The capture hash chain: each capture's record hash covers its own fields and the previous hash.
 
-Sealing happens inside the transaction that inserts the capture, while holding the
-`chain_heads` row (id 1) locked, so captures are chained in id order even with several
-workers writing to one database. Changing any sealed field, or deleting a capture,
-breaks the chain at that point; `verify` finds it.
+Captures enter the store in batches, inside the caller's transaction, while holding the chain
+lock (the `chain_heads` row, id 1: a row lock on PostgreSQL, the write lock on SQLite). Under
+the lock the batch's ids are reserved (the next ids after the largest one on SQLite, `nextval`
+of the id sequence on PostgreSQL), each capture is sealed in id order (the hash covers the id),
+and the batch is written, seals included, with one INSERT (an executemany) and no UPDATE.
+So captures are chained in id order even with several workers writing to one database.
+Changing any sealed field, or deleting a capture, breaks the chain at that point; `verify`
+finds it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import update
+from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from archiver.models import Capture, ChainHead
@@ -59,24 +63,106 @@ def lock_chain(session: Session) -> ChainHead:
 
 
 def seal(session: Session, head: ChainHead, capture: Capture) -> None:
-    """Give `capture` (already flushed, so it has an id) its place at the end of the chain."""
+    """Give `capture` (which has its id) its place at the end of the chain."""
     capture.prev_hash = head.record_hash
     capture.record_hash = record_hash(capture, head.record_hash)
     head.capture_id = capture.id
     head.record_hash = capture.record_hash
 
 
+def reserve_capture_ids(session: Session, count: int) -> list[int]:
+    """`count` new capture ids, ascending; call with the chain lock held.
+
+    SQLite: the ids after the largest in use (what SQLite itself would give the next rows),
+    or after the largest ever given when the table is AUTOINCREMENT, so a deleted capture's
+    id is not given again. The write lock keeps anyone else from inserting until commit.
+    PostgreSQL: `count` values of the captures id sequence in one statement. Another worker
+    can only draw from the sequence after this transaction ends (all capture inserts take the
+    chain lock first), so its ids are larger than all of these.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        ids = session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('captures', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        ).all()
+        return sorted(ids)
+    if dialect == "sqlite":
+        last = session.scalar(select(func.max(Capture.id))) or 0
+        if session.scalar(text("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")):
+            given = session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = 'captures'"))
+            last = max(last, given or 0)
+        return list(range(last + 1, last + 1 + count))
+    raise NotImplementedError(f"capture ids cannot be reserved on {dialect}")
+
+
+def _column_defaults() -> list[tuple[str, object]]:
+    """(attribute, Python-side default) of the captures columns other than the id that have one."""
+    mapper = inspect(Capture)
+    found = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if column.primary_key or column.default is None:
+            continue
+        if not (column.default.is_scalar or column.default.is_callable):
+            raise RuntimeError(f"captures.{column.key}: a SQL default cannot be sealed before the INSERT")
+        found.append((prop.key, column.default))
+    return found
+
+
+_DEFAULTS = _column_defaults()
+
+
+def _fill_defaults(capture: Capture) -> None:
+    """Set the Python-side column defaults now, as the INSERT would: sealing must see them."""
+    for key, default in _DEFAULTS:
+        if capture.__dict__.get(key) is None:
+            setattr(capture, key, default.arg(None) if default.is_callable else default.arg)
+
+
 def add_captures(session: Session, captures: list[Capture]) -> None:
-    """Insert and seal captures, in order, within the caller's transaction.
+    """Insert and seal new captures, in order, within the caller's transaction.
 
     The only way captures enter the store: the pipeline, Wayback recovery and WARC
     import all go through here.
+
+    Under the chain lock (lock_chain), the batch's ids are reserved first (reserve_capture_ids),
+    ascending; each capture gets its id, its unset column defaults, and is sealed in that
+    order, linked to the one before (the record hash covers the id and those fields, so they
+    must be known before sealing). Then one flush writes the batch with its final prev_hash
+    and record_hash as one INSERT (an executemany), and the chain head as one UPDATE: no
+    round trip per capture and no UPDATE of captures. (The ORM batches captures that set the
+    same columns; the pipeline's always do. A batch mixing captures that leave different JSON
+    columns unset is written with a few INSERTs, chained all the same.)
+
+    Ids and chain order agree across workers. On PostgreSQL the ids come from the captures id
+    sequence, and a second worker blocks on the chain_heads row lock until the first one's
+    transaction ends; only then does it reserve its ids, which are therefore all larger than
+    the first one's, so two workers' batches cannot interleave in id order, and each batch
+    links to the head the previous one left. On SQLite the write lock serialises writers in
+    the same way, and the ids are the next ones after the largest in use. Ids reserved by a
+    batch that rolls back are never used on PostgreSQL (a gap in ids, as with any rolled-back
+    insert; not in the chain, which links stored captures only).
+
+    Afterwards each capture is a persistent object of `session`, as after a flush: it has its
+    id, its columns are loaded, and `capture.source` loads as usual.
     """
     if not captures:
         return
-    head = lock_chain(session)
     for capture in captures:
-        session.add(capture)
-        session.flush()
+        state = inspect(capture)
+        if state.pending and capture in session:
+            session.expunge(capture)
+        elif not state.transient:
+            raise ValueError(f"capture {capture.id} is already stored (or belongs to another session): "
+                             "only new captures can be added")
+    head = lock_chain(session)
+    ids = reserve_capture_ids(session, len(captures))
+    for capture, capture_id in zip(captures, ids):
+        if capture.source_id is None and capture.__dict__.get("source") is not None:
+            capture.source_id = capture.source.id
+        _fill_defaults(capture)
+        capture.id = capture_id
         seal(session, head, capture)
+    session.add_all(captures)
     session.flush()
