@@ -163,6 +163,8 @@ def _row(name: str, m: measure.Measured, pages: int, floor_rate: float | None, s
            "cpu_bound_pages_per_second": round(pages / max(m.main_cpu, m.cpu / _CPUS), 1),
            "peak_rss_mb": round(m.peak_rss_mb, 1), "peak_pss_mb": round(m.peak_pss_mb, 1),
            "largest_process_rss_mb": round(m.largest_process_rss_mb, 1), "peak_processes": m.extra.get("peak_processes"),
+           "main_peak_pss_mb": m.extra.get("main_peak_pss_mb"),
+           "other_processes_peak_pss_mb": m.extra.get("other_processes_peak_pss_mb"),
            "vs_floor": round(rate / floor_rate, 2) if floor_rate else None}
     if floor_bound:
         row["vs_floor_cpu_bound"] = round(row["cpu_bound_pages_per_second"] / floor_bound, 2)

@@ -101,6 +101,7 @@ class TreeSampler(threading.Thread):
         self.peak_single_rss_kb = 0
         self.root_cpu = 0.0
         self.peak_processes = 0
+        self.peak_by_process: dict[int, tuple[int, int]] = {}
         self.samples = 0
         self._stop_event = threading.Event()
 
@@ -114,6 +115,9 @@ class TreeSampler(threading.Thread):
         self.peak_pss_kb = max(self.peak_pss_kb, sum(t[1] for t in totals))
         self.peak_single_rss_kb = max([self.peak_single_rss_kb] + [t[0] for t in totals])
         self.peak_processes = max(self.peak_processes, sum(1 for t in totals if t[0]))
+        for pid, (rss, pss) in zip(pids, totals):
+            old_rss, old_pss = self.peak_by_process.get(pid, (0, 0))
+            self.peak_by_process[pid] = (max(old_rss, rss), max(old_pss, pss))
         self.samples += 1
 
     def run(self) -> None:
@@ -193,5 +197,10 @@ def run(command: list[str], *, env: dict | None = None, keep: set[int] | None = 
         stdout=stdout,
         stderr=stderr,
         extra={"samples": sampler.samples, "peak_processes": sampler.peak_processes,
+               "main_peak_rss_mb": round(sampler.peak_by_process.get(process.pid, (0, 0))[0] / 1024, 1),
+               "main_peak_pss_mb": round(sampler.peak_by_process.get(process.pid, (0, 0))[1] / 1024, 1),
+               "other_processes_peak_pss_mb": sorted(
+                   (round(pss / 1024, 1) for pid, (_, pss) in sampler.peak_by_process.items() if pid != process.pid),
+                   reverse=True),
                "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
     )
