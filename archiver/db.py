@@ -3,6 +3,12 @@
 SQLite is the embedded default: WAL journal and a busy timeout let a second process read
 (or a second worker write) while a run is writing. PostgreSQL runs the same code and
 migrations; it is the path for several workers on several machines.
+
+Every command opens the database, so opening must be quick: the schema version is checked by
+reading `alembic_version` with SQLAlchemy and comparing it with the head revision read from
+the migration files' `revision` / `down_revision` lines. Alembic itself (half a second of
+imports) is imported only when the schema has to be created or upgraded, or when the files
+cannot be read that simply.
 """
 
 from __future__ import annotations
@@ -10,13 +16,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -24,7 +28,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS_DIR = Path(migrations.__file__).parent
+VERSIONS_DIR = MIGRATIONS_DIR / "versions"
 
 
 class DatabaseError(Exception):
@@ -75,6 +83,8 @@ def make_engine(url: str) -> Engine:
 
 def alembic_config(engine: Engine) -> AlembicConfig:
     """An Alembic configuration pointing at the project's migrations and this engine."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
@@ -108,17 +118,83 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, as Alembic reads it (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision(engine: Engine) -> str | None:
+    """The newest migration, as Alembic finds it."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration; a no-op when it is already there."""
+_REVISION_LINE = re.compile(r"^revision\s*(?::[^=]*)?=\s*(.*?)\s*(?:#.*)?$", re.MULTILINE)
+_DOWN_REVISION_LINE = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.*?)\s*(?:#.*)?$", re.MULTILINE)
+_QUOTED = r"""(?:'([^'\\]+)'|"([^"\\]+)")"""
+_ONE = re.compile(rf"^{_QUOTED}$")
+_MANY = re.compile(rf"^[(\[]\s*{_QUOTED}(?:\s*,\s*{_QUOTED})*\s*,?\s*[)\]]$")
+
+
+def _revision_ids(value: str) -> tuple[str, ...] | None:
+    """The revision ids of a `revision = ...` or `down_revision = ...` value written on one line
+    (None, 'a', ("a", "b")); None when it is written any other way."""
+    if value == "None":
+        return ()
+    if _ONE.match(value) or _MANY.match(value):
+        return tuple(a or b for a, b in re.findall(_QUOTED, value))
+    return None
+
+
+def script_heads(versions_dir: Path = VERSIONS_DIR) -> frozenset[str] | None:
+    """The head revisions of the migrations, read from the files' `revision` and `down_revision`
+    lines without importing Alembic; None when the files do not say it that simply (then ask Alembic)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
     try:
+        paths = sorted(p for p in versions_dir.glob("*.py") if not p.name.startswith("_"))
+        for path in paths:
+            source = path.read_text(encoding="utf-8")
+            found, down = _REVISION_LINE.findall(source), _DOWN_REVISION_LINE.findall(source)
+            if len(found) != 1 or len(down) != 1:
+                return None
+            revision, down_revisions = _revision_ids(found[0]), _revision_ids(down[0])
+            if revision is None or len(revision) != 1 or down_revisions is None or revision[0] in revisions:
+                return None
+            revisions.add(revision[0])
+            parents.update(down_revisions)
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not revisions or not parents <= revisions:
+        return None
+    return frozenset(revisions - parents)
+
+
+def stored_revisions(engine: Engine) -> frozenset[str] | None:
+    """The revisions in the database's `alembic_version` table, read with plain SQL; None when
+    it cannot be read (no such table yet: the database is new). Raises OperationalError when
+    the database cannot be reached."""
+    with engine.connect() as conn:
+        try:
+            return frozenset(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        except SQLAlchemyError:
+            return None
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration; a no-op when it is already there.
+
+    The usual case, a database already at the newest revision, costs one query and no Alembic.
+    """
+    try:
+        heads = script_heads()
+        if heads and stored_revisions(engine) == heads:
+            return
+        from alembic import command
+
         head = head_revision(engine)
         if current_revision(engine) == head:
             return

@@ -2,6 +2,9 @@
 
 A plugin is a module named in the `archiver.plugins` entry-point group. It may define:
 - `commands`: click commands added to the `archiver` CLI;
+- `lazy_commands`: instead of `commands`, {name: "module:attribute"} for each click command; the
+  module is imported only when that command runs (or `archiver --help` lists it), so a plugin
+  module that keeps its own imports light costs the CLI's start-up nothing;
 - `after_capture(session, source, capture, text)`: called in the transaction that stores each
   capture (the evidence package checks every citation's quote there);
 - `context(session, source_ids)`: extra data for status/report output (optional);
@@ -11,28 +14,90 @@ A plugin is a module named in the `archiver.plugins` entry-point group. It may d
 - `findings(session, run_id)`: what else a pass revealed, as a list of dicts with at least
   "kind" and "source_id" (the evidence package reports quotes that went missing).
 This keeps the dependency one way: the archiver calls plugins, it never imports them.
+
+The CLI finds a plugin command by loading the plugins one at a time, in entry-point order,
+until one provides it; a command built into the archiver never loads a plugin.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
-from importlib.metadata import entry_points
 from types import ModuleType
 
 log = logging.getLogger(__name__)
+
+GROUP = "archiver.plugins"
+_FAILED = object()
+_modules: dict[tuple[str, str], object] = {}
+
+
+@functools.cache
+def _entry_points() -> tuple:
+    """The `archiver.plugins` entry points, looked up once (the metadata scan is a few ms)."""
+    from importlib.metadata import entry_points
+
+    return tuple(entry_points(group=GROUP))
+
+
+def _load(entry) -> ModuleType | None:
+    """The plugin module of one entry point, loaded once; None when it fails to load."""
+    key = (entry.name, entry.value)
+    module = _modules.get(key)
+    if module is None:
+        try:
+            module = entry.load()
+        except Exception as exc:  # a broken plugin must not take the archiver down
+            log.error("plugin %s failed to load: %s", entry.name, exc)
+            module = _FAILED
+        _modules[key] = module
+    return None if module is _FAILED else module
 
 
 @functools.cache
 def load_plugins() -> tuple[ModuleType, ...]:
     """Every installed plugin module, loaded once."""
-    modules = []
-    for entry in entry_points(group="archiver.plugins"):
-        try:
-            modules.append(entry.load())
-        except Exception as exc:  # a broken plugin must not take the archiver down
-            log.error("plugin %s failed to load: %s", entry.name, exc)
-    return tuple(modules)
+    return tuple(module for module in map(_load, _entry_points()) if module is not None)
+
+
+def _plugin_commands(plugin: ModuleType) -> dict:
+    """{name: click command or "module:attribute"} for one plugin."""
+    lazy = getattr(plugin, "lazy_commands", None)
+    if lazy is not None:
+        return dict(lazy)
+    return {command.name: command for command in getattr(plugin, "commands", [])}
+
+
+def command_table() -> dict:
+    """{name: click command or "module:attribute"} over every plugin (the first plugin to name a
+    command keeps it). Loads every plugin module."""
+    table: dict = {}
+    for plugin in load_plugins():
+        for name, command in _plugin_commands(plugin).items():
+            table.setdefault(name, command)
+    return table
+
+
+def find_command(name: str):
+    """The plugin command called `name` (a click command or "module:attribute"), or None.
+
+    Loads the plugin modules one at a time, and stops at the first that provides it."""
+    for entry in _entry_points():
+        plugin = _load(entry)
+        if plugin is not None:
+            command = _plugin_commands(plugin).get(name)
+            if command is not None:
+                return command
+    return None
+
+
+def resolve(command):
+    """A click command from what `command_table` or `find_command` returned."""
+    if isinstance(command, str):
+        module_name, _, attribute = command.partition(":")
+        return getattr(importlib.import_module(module_name), attribute)
+    return command
 
 
 def after_capture(session, source, capture, text: str) -> None:
@@ -44,8 +109,8 @@ def after_capture(session, source, capture, text: str) -> None:
 
 
 def commands() -> list:
-    """Every plugin's CLI commands."""
-    return [command for plugin in load_plugins() for command in getattr(plugin, "commands", [])]
+    """Every plugin's CLI commands (importing them all)."""
+    return [resolve(command) for command in command_table().values()]
 
 
 def claims_for_sources(session, source_ids: list[int]) -> dict[int, list[dict]] | None:

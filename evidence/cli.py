@@ -1,9 +1,10 @@
 """Commands for claims, data points, citations, the CSV bibliography and citation reports.
 
-This module is loaded while `archiver.cli` collects its plugins' commands, so it must not import
-`archiver.cli` at module level (that would be a circular import when this module is imported
-first): commands receive the CLI's App as the click context object, and the two helpers below
-reach the CLI's error and JSON output when they are called.
+The archiver's CLI imports this module when one of its commands runs (evidence.plugin names
+them), so it must not import `archiver.cli` at module level (a circular import when this module
+is imported first): commands receive the CLI's App as the click context object, and the two
+helpers below reach the CLI's error and JSON output when they are called. What only some
+commands need (the CSV reader, the report renderers, rich tables) is imported in those commands.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from archiver.models import utcnow
-from evidence import render
 from evidence.claims import (
     CATEGORIES,
     DataPointInput,
@@ -31,8 +29,6 @@ from evidence.claims import (
     edit_claim,
     resolve_target,
 )
-from evidence.csvio import CSVFileError, export_rows, import_file, write_csv
-from evidence.report import all_reports, claim_report, quote_status
 
 
 console = Console()
@@ -88,6 +84,8 @@ def claim_list(app, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
+    from rich.table import Table
+
     table = Table(header_style="bold")
     for name in ("id", "citations", "tags", "text"):
         table.add_column(name, overflow="fold")
@@ -159,6 +157,8 @@ def datapoint_list(app, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
+    from rich.table import Table
+
     table = Table(header_style="bold")
     for name in ("id", "entity", "country", "category", "place", "lat, lon", "date", "claim", "citations"):
         table.add_column(name, overflow="fold")
@@ -188,6 +188,8 @@ def cite_command(app, target: str, url: str, quote, accessed, note, lang, title,
     (a new --accessed or --note updates the citation). When the source already has captures,
     the quote is checked against them at once.
     """
+    from evidence.report import quote_status
+
     try:
         with app.sessions.begin() as session:
             resolved = resolve_target(session, target)
@@ -225,6 +227,8 @@ def import_command(app, file: str, encoding: str | None, as_json: bool) -> None:
     date, description. Importing the same file again adds nothing. Rejected rows are listed with
     their line number and reason; the good rows are imported all the same.
     """
+    from evidence.csvio import CSVFileError, import_file
+
     if not Path(file).is_file():
         fail(f"no such file: {file}", code=2)
     try:
@@ -267,6 +271,8 @@ def export_command(app, file: str | None, bom: bool, warc_path: str | None, wacz
     archiver export --warc evidence.warc.gz --since 2026-01-01
     archiver export --wacz hikvision.wacz --claim hikvision-xinjiang-ijop
     """
+    from evidence.csvio import export_rows, write_csv
+
     if not (file or warc_path or wacz_path):
         fail("give a CSV FILE, --warc FILE or --wacz FILE", code=2)
     if (source_urls or claim_ids or since) and not (warc_path or wacz_path):
@@ -354,6 +360,10 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
 
     JSON output is a stable interface, documented in docs/report-json.md.
     """
+    from archiver.models import utcnow
+    from evidence import render
+    from evidence.report import all_reports, claim_report
+
     if bool(claim_id) == everything:
         fail("give a CLAIM_ID or --all", code=2)
     if wacz_path and everything:

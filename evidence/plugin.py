@@ -1,14 +1,35 @@
-"""The evidence package as an archiver plugin: its commands, and a quote check after every capture."""
+"""The evidence package as an archiver plugin: its commands, and a quote check after every capture.
+
+The archiver's CLI imports this module to learn which commands it provides, so it imports
+nothing: each command's module is imported when that command runs (`lazy_commands`), and the
+quote checks when the first capture is stored.
+"""
 
 from __future__ import annotations
 
-from evidence.checks import record_checks
-from evidence.cli import commands as _cli_commands
-from evidence.demo import demo_command
-
-commands = [*_cli_commands, demo_command]
+lazy_commands = {
+    "claim": "evidence.cli:claim",
+    "datapoint": "evidence.cli:datapoint",
+    "cite": "evidence.cli:cite_command",
+    "import": "evidence.cli:import_command",
+    "export": "evidence.cli:export_command",
+    "report": "evidence.cli:report_command",
+    "demo": "evidence.demo:demo_command",
+}
 
 
 def after_capture(session, source, capture, text: str) -> None:
     """Check the quote of every citation of `source` against the capture just stored (see evidence.checks)."""
+    from evidence.checks import record_checks
+
     record_checks(session, source, capture, text)
+
+
+def __getattr__(name: str):
+    # `commands`, the eager form of the plugin interface, for whoever asks for it.
+    if name == "commands":
+        from evidence.cli import commands as cli_commands
+        from evidence.demo import demo_command
+
+        return [*cli_commands, demo_command]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -18,10 +19,16 @@ def test_every_command_explains_itself():
     result = runner.invoke(main, ["--help"])
     assert result.exit_code == 0
     assert "Archive the web pages" in result.output
-    for name, command in main.commands.items():
-        sub = runner.invoke(main, [name, "--help"])
-        assert sub.exit_code == 0, name
-        assert command.help or command.short_help, f"{name} has no help text"
+    with click.Context(main) as ctx:
+        names = main.list_commands(ctx)
+        assert {"add", "run", "status", "wayback", "verify", "schedule", "claim", "cite", "report", "demo"} <= set(names)
+        for name in names:
+            command = main.get_command(ctx, name)
+            assert command is not None and command.name == name, name
+            assert f"\n  {name} " in result.output, f"{name} is not listed by --help"
+            sub = runner.invoke(main, [name, "--help"])
+            assert sub.exit_code == 0, name
+            assert command.help or command.short_help, f"{name} has no help text"
 
 
 def test_add_normalises_and_never_tracks_twice(cli):

@@ -3,7 +3,15 @@ import multiprocessing
 import pytest
 from sqlalchemy import inspect, text
 
-from archiver.db import DatabaseError, current_revision, head_revision, make_engine, open_database
+from archiver.db import (
+    DatabaseError,
+    current_revision,
+    head_revision,
+    make_engine,
+    open_database,
+    script_heads,
+    stored_revisions,
+)
 
 
 def test_schema_created_by_migrations(db_url):
@@ -44,3 +52,45 @@ def test_unreachable_database_is_a_clear_error():
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(DatabaseError, match="does not exist"):
         open_database(f"sqlite:///{tmp_path}/no/such/dir/a.db")
+
+
+def test_head_read_from_the_migration_files_is_alembics(sqlite_url):
+    """upgrade() compares the database with the head read from the files' revision lines
+    (no Alembic import); it must be the head Alembic finds."""
+    engine = make_engine(sqlite_url)
+    assert script_heads() == {head_revision(engine)}
+    assert stored_revisions(engine) is None  # a new database: no alembic_version table yet
+    open_database(sqlite_url)
+    assert stored_revisions(engine) == {head_revision(engine)} == {current_revision(engine)}
+
+
+def test_migration_files_alembic_must_read_are_left_to_alembic(tmp_path):
+    def write(name, body):
+        (tmp_path / name).write_text(body, encoding="utf-8")
+
+    write("a.py", "revision = 'a'\ndown_revision = None\n")
+    write("b.py", 'revision: str = "b"\ndown_revision: Union[str, None] = "a"  # the first\n')
+    assert script_heads(tmp_path) == {"b"}
+    write("c.py", "revision = 'c'\ndown_revision = 'a'\n")
+    assert script_heads(tmp_path) == {"b", "c"}
+    write("d.py", "revision = 'd'\ndown_revision = ('b', 'c')\n")
+    assert script_heads(tmp_path) == {"d"}
+    write("e.py", "revision = 'e'\ndown_revision = (\n    'd',\n)\n")  # not on one line
+    assert script_heads(tmp_path) is None
+    write("e.py", "revision = 'e'\ndown_revision = 'zz'\n")  # unknown parent
+    assert script_heads(tmp_path) is None
+    assert script_heads(tmp_path / "missing") is None
+
+
+def test_an_old_schema_is_still_upgraded(sqlite_url):
+    """A database at an older revision goes through Alembic and reaches the head."""
+    open_database(sqlite_url)
+    engine = make_engine(sqlite_url)
+    from alembic import command
+
+    from archiver.db import alembic_config
+
+    command.downgrade(alembic_config(engine), "-1")
+    assert stored_revisions(engine) != {head_revision(engine)}
+    open_database(sqlite_url)
+    assert stored_revisions(engine) == {head_revision(engine)}

@@ -2,18 +2,73 @@
 
 Tables for people (rich), `--json` for scripts. Exit codes: 0 success, 1 the command could
 not do its work (bad config, unreachable database, unknown source), 2 bad usage or input.
+
+Every command starts fast: the group knows its commands by name and imports a command's
+module only when that command runs (or when `archiver --help` lists them all), so `archiver
+status` never imports the capture pipeline, the scheduler or Alembic. Plugin commands
+(the `archiver.plugins` entry points, see archiver.plugins) are looked up the same way, and
+only for a name that is not one of the archiver's own commands.
 """
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from archiver import __version__, plugins
-from archiver.cli.app import App
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# name -> "module:attribute" of every command of the archiver itself; each module also lists
+# them in its `commands` (tests/test_cli_startup.py checks that the two agree).
+COMMANDS = {
+    "add": "archiver.cli.sources:add",
+    "run": "archiver.cli.sources:run",
+    "status": "archiver.cli.sources:status",
+    "show": "archiver.cli.sources:show",
+    "runs": "archiver.cli.sources:runs",
+    "diff": "archiver.cli.sources:diff",
+    "wayback": "archiver.cli.wayback:wayback",
+    "verify": "archiver.cli.integrity:verify",
+    "import-warc": "archiver.cli.integrity:import_warc_command",
+    "timestamp": "archiver.cli.integrity:timestamp",
+    "schedule": "archiver.cli.schedule:schedule",
+    "notify": "archiver.cli.schedule:notify",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported when they are used (click's LazyGroup pattern).
+
+    `lazy_commands` maps names to "module:attribute"; the installed plugins' commands come
+    after them (a plugin cannot replace one of the archiver's own commands).
+    """
+
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands, *plugins.command_table()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is not None:
+            return command
+        if cmd_name in self.lazy_commands:
+            command = plugins.resolve(self.lazy_commands[cmd_name])
+        else:
+            found = plugins.find_command(cmd_name)
+            if found is None:
+                return None
+            try:
+                command = plugins.resolve(found)
+            except Exception as exc:  # a broken plugin must not take the archiver down
+                plugins.log.error("plugin command %s failed to load: %s", cmd_name, exc)
+                return None
+        self.commands[cmd_name] = command
+        return command
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="ARCHIVER_CONFIG",
               help="Settings file (default: ./config.toml if present, else built-in defaults).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens, to stderr.")
@@ -27,14 +82,9 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     `archiver run`, and see their state with `archiver status`.
     The database is set by [database] url in config.toml or ARCHIVER_DATABASE_URL.
     """
+    import logging
+
+    from archiver.cli.app import App
+
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = App(config_path)
-
-
-from archiver.cli import integrity, schedule, sources, wayback  # noqa: E402
-
-for _module in (sources, wayback, integrity, schedule):
-    for _command in _module.commands:
-        main.add_command(_command)
-for _command in plugins.commands():
-    main.add_command(_command)

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from archiver.config import Config, ConfigError, load_config
-from archiver.db import DatabaseError, open_database
 
 console = Console()
 err_console = Console(stderr=True)
@@ -32,6 +31,8 @@ class App:
 
     @cached_property
     def sessions(self):
+        from archiver.db import DatabaseError, open_database
+
         try:
             return open_database(self.config.database.url)
         except DatabaseError as exc:

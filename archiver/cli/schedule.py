@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import click
 
-from archiver import notify as notifications
 from archiver.cli.app import App, console, fail, pass_app, print_json
-from archiver.models import Run
-from archiver.schedule import ScheduleError, run_scheduler
+
+if TYPE_CHECKING:
+    from archiver import notify as notifications
 
 
 @click.command()
@@ -28,6 +29,8 @@ def schedule(app: App, once: bool, worker: str | None) -> None:
     Several workers (processes or machines) may share one database: each source is captured by
     one of them per pass.
     """
+    from archiver.schedule import ScheduleError, run_scheduler
+
     for name in ("archiver.schedule", "archiver.notify", "archiver.capture"):
         if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
             logging.getLogger(name).setLevel(logging.INFO)
@@ -62,6 +65,9 @@ def notify(app: App, test: bool, run_id: int | None, show: bool, as_json: bool) 
     moved or deleted or a quote went missing; use this to try the settings with --test, or to
     look at (--print) or resend a digest with --run ID.
     """
+    from archiver import notify as notifications
+    from archiver.models import Run
+
     if test == (run_id is not None):
         fail("give either --test or --run ID", code=2)
     config = app.config.notify

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 import sys
 from datetime import datetime
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from archiver.capture import capture_pass
-from archiver.cli.app import App, console, fail, pass_app, print_json, tracked_source
-from archiver.models import Capture, Run, utcnow
-from archiver.sources import add_source, list_sources, parse_interval, source_captures, state_counts
-from archiver.urls import InvalidURL, normalise_url
 from sqlalchemy import select
+
+from archiver.cli.app import App, console, fail, pass_app, print_json, tracked_source
+from archiver.models import Capture, Run, Source, utcnow
+from archiver.sources import (
+    _ROW_COLUMNS,
+    SourceRow,
+    add_source,
+    list_sources,
+    parse_interval,
+    source_captures,
+    state_counts,
+)
+from archiver.urls import InvalidURL, normalise_url
 
 STATE_STYLES = {
     "pending": "dim", "new": "cyan", "unchanged": "green", "altered": "yellow",
     "moved": "blue", "deleted": "bold red", "unreachable": "magenta",
 }
+# The status table lists the sources with problems first, in this order, then the others;
+# and it stops at TABLE_LIMIT rows unless told otherwise (rendering 50,000 rows takes 40 s).
+PROBLEM_STATES = ("deleted", "altered", "moved", "unreachable")
+TABLE_LIMIT = 200
 
 
 def when(value: datetime | None) -> str:
@@ -70,7 +78,10 @@ def add(app: App, url: str, lang, title, publisher, interval, as_json: bool) -> 
         console.print(f"already tracked: {data['url']}", highlight=False)
 
 
-def _install_stop_handlers(stop: asyncio.Event) -> None:
+def _install_stop_handlers(stop) -> None:
+    import asyncio
+    import signal
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -97,6 +108,12 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
     Exits 0 even when some sources failed (each failure is recorded on its capture);
     non-zero only when the pass itself could not run.
     """
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from archiver.capture import capture_pass
+
     config, sessions = app.config, app.sessions
     source_ids = None
     if urls:
@@ -182,13 +199,25 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
 
 @click.command()
 @click.option("--state", type=click.Choice(list(STATE_STYLES)), help="Only sources in this state.")
-@click.option("--json", "as_json", is_flag=True, help="JSON array, one object per source (a stable interface).")
-@click.option("--limit", type=int, help="At most this many rows.")
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON array, one object per source in the order added, every source unless --limit (a stable interface).")
+@click.option("--limit", type=int, help=f"At most this many rows (the table shows {TABLE_LIMIT} unless --all).")
+@click.option("--all", "show_all", is_flag=True, help="Show every source in the table.")
 @pass_app
-def status(app: App, state: str | None, as_json: bool, limit: int | None) -> None:
-    """One row per source: its state, when it was last checked, and its last error."""
+def status(app: App, state: str | None, as_json: bool, limit: int | None, show_all: bool = False) -> None:
+    """One row per source: its state, when it was last checked, and its last error.
+
+    The table shows the sources with problems first (deleted, altered, moved, unreachable),
+    then the others, each in the order added; at most 200 rows unless --limit N or --all.
+    """
+    if show_all and limit is not None:
+        fail("give --limit N or --all, not both", code=2)
     with app.sessions() as session:
-        rows = list_sources(session, state=state, limit=limit)
+        if as_json:
+            rows = list_sources(session, state=state, limit=limit)
+        else:
+            most = None if show_all or (limit is not None and limit <= 0) else (limit or TABLE_LIMIT)
+            rows = _table_rows(session, state, most)
         counts = state_counts(session)
         extra = _status_extras(session)
     if as_json:
@@ -208,8 +237,28 @@ def status(app: App, state: str | None, as_json: bool, limit: int | None) -> Non
             str(row.captures), row.url, note,
         )
     console.print(table)
+    hidden = (counts.get(state, 0) if state else sum(counts.values())) - len(rows)
+    if hidden > 0:
+        console.print(f"... and {hidden:,} more (use --limit N or --all to see them, --json for scripts)", highlight=False)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no sources tracked yet"
     console.print(f"{sum(counts.values())} sources: {summary}" + (f"; {extra}" if extra else ""), highlight=False)
+
+
+def _table_rows(session, state: str | None, most: int | None) -> list[SourceRow]:
+    """The rows of the status table: the sources in `state`, or every source with the problem
+    states first (PROBLEM_STATES, in that order) then the others, each group in the order
+    added; at most `most` (None: all). One query per group, each stopping at the rows still wanted."""
+    groups = [Source.state == state] if state else [
+        *(Source.state == problem for problem in PROBLEM_STATES), Source.state.not_in(PROBLEM_STATES)]
+    rows: list[SourceRow] = []
+    for condition in groups:
+        query = select(*_ROW_COLUMNS).where(condition).order_by(Source.id)
+        if most is not None:
+            if len(rows) >= most:
+                break
+            query = query.limit(most - len(rows))
+        rows.extend(SourceRow(*row) for row in session.execute(query))
+    return rows
 
 
 def _status_extras(session) -> str:

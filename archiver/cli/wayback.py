@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
 
-from archiver import wayback as wb
-from archiver import wayback_queue as wq
-from archiver import recover as rc
 from archiver.cli.app import App, console, fail, pass_app, print_json, tracked_source
 from archiver.urls import InvalidURL, normalise_url
+
+if TYPE_CHECKING:
+    from archiver import recover as rc
+    from archiver import wayback_queue as wq
 
 RESULT_STYLES = {"done": "green", "submitted": "cyan", "deferred": "yellow", "failed": "bold red", "stopped": "bold red",
                  "recovered": "green", "already": "dim", "none": "yellow", "error": "bold red"}
@@ -40,6 +42,8 @@ def drain(app: App, max_items: int | None, max_wait: float | None, as_json: bool
     Rate limits and outages only delay jobs (exponential back-off, Retry-After honoured); a job
     fails after [wayback] max_attempts real failures. Safe to interrupt and to run again.
     """
+    from archiver import wayback_queue as wq
+
     config = app.config
     if not config.wayback.enabled:
         fail("Wayback submissions are off: set [wayback] enabled = true")
@@ -78,6 +82,8 @@ def drain(app: App, max_items: int | None, max_wait: float | None, as_json: bool
 @pass_app
 def status(app: App, as_json: bool) -> None:
     """How many submissions are pending, running, done and failed, and why some failed."""
+    from archiver import wayback_queue as wq
+
     with app.sessions() as session:
         data = wq.queue_status(session)
     if as_json:
@@ -108,6 +114,8 @@ def status(app: App, as_json: bool) -> None:
 @pass_app
 def lookup(app: App, url: str, since: str | None, until: str | None, limit: int, as_json: bool) -> None:
     """List the copies of URL the Wayback Machine holds (from its CDX server), oldest first."""
+    from archiver import wayback as wb
+
     for value, name in ((since, "--from"), (until, "--to")):
         if value and not (value.isdigit() and 1 <= len(value) <= 14):
             fail(f"{name} takes a Wayback timestamp: 1 to 14 digits, like 2019 or 20190503", code=2)
@@ -146,6 +154,9 @@ def recover(app: App, url: str | None, all_deleted: bool, on_date, as_json: bool
     from before the page was found deleted. The source keeps its state (still deleted); the
     recovered capture is marked as coming from the Wayback Machine.
     """
+    from archiver import recover as rc
+    from archiver import wayback as wb
+
     if bool(url) == all_deleted:
         fail("give one URL, or --all-deleted", code=2)
     with app.sessions() as session:
@@ -180,6 +191,8 @@ def recover(app: App, url: str | None, all_deleted: bool, on_date, as_json: bool
 @pass_app
 def retry(app: App, url: str | None, all_failed: bool) -> None:
     """Queue failed submissions again, with a fresh count of attempts."""
+    from archiver import wayback_queue as wq
+
     if bool(url) == all_failed:
         fail("give one URL, or --all-failed", code=2)
     with app.sessions.begin() as session:
