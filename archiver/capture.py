@@ -51,7 +51,7 @@ from archiver.verdict import Snapshot, Verdict, judge
 log = logging.getLogger(__name__)
 
 CAPTURE_SETTINGS = ("fetch", "capture", "verdict")
-POOL_PRELOAD = ["archiver.extract", "archiver.verdict"]
+POOL_PRELOAD = ["archiver.forkserver_preload"]
 PARENT_CHECK_SECONDS = 1.0
 # Captures written per transaction, at most; and the writer waits this long between two
 # transactions to let a batch fill (a few large transactions cost less than many small ones).
@@ -462,8 +462,9 @@ def _exit_with(pid: int) -> None:
 
 
 def _make_pool(config: Config, expected: int) -> concurrent.futures.Executor | None:
-    """Extraction workers, started from a fork server that has imported the extraction and verdict
-    code once: they start at once and share those modules' memory."""
+    """Extraction workers, started from a fork server that has loaded the extraction and verdict
+    code and their data once (archiver.forkserver_preload): they start at once and share that
+    memory."""
     workers = config.capture.extract_workers or os.cpu_count() or 1
     if workers <= 1 or expected < 8:
         return None

@@ -6,6 +6,8 @@ only a change of the text itself counts as a change), the visible text of the wh
 (for recognising "not found" pages), title, publication date and a meta-refresh target.
 HTML goes through trafilatura, PDFs through pypdf. It never raises: a failure is reported
 in Extracted.error. It is a pure function of its arguments, so it can run in a process pool.
+Both libraries are imported on first use (together some 45 MB): a capture pass extracts in
+its pool's workers, and its main process never loads them.
 
 normalise_text() makes two renderings of the same text compare equal: markup, whitespace,
 full-width versus half-width characters, curly versus straight quotes and a change of
@@ -22,10 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import lxml.html
-import trafilatura
 from lxml import etree
-from trafilatura.settings import set_date_params
-from trafilatura.utils import load_html
 
 from archiver.decode import decode_body
 
@@ -158,6 +157,24 @@ class Extracted:
     error: str | None = None
 
 
+def preload_fallback_stoplists() -> None:
+    """Load the stop-word lists of trafilatura's last-resort extractor (justext) now.
+
+    On a short or unusual page trafilatura falls back to justext with the stop words of every
+    language it knows: about 150,000 words, 27 MB, loaded on first use in each process. Loaded
+    once in the extraction pool's fork server instead, they are shared by all its workers.
+    An optimisation only: if the libraries no longer work this way, nothing is loaded.
+    """
+    try:
+        from justext.core import define_stoplist
+        from trafilatura import external
+    except ImportError:
+        return
+    init = getattr(external, "jt_stoplist_init", None)
+    if callable(init):
+        define_stoplist(getattr(external, "JT_STOPLIST", None) or init())
+
+
 def extract(body: bytes, content_type: str | None, url: str) -> Extracted:
     """Extract the main text, title, date and meta refresh of a response body.
 
@@ -218,6 +235,9 @@ def _extract_html(body: bytes, content_type: str | None, url: str) -> Extracted:
     refresh = _meta_refresh(tree, url)
 
     _unwrap_layout_tables(tree)
+    import trafilatura  # imported on first use: a pass extracts in its worker processes, not in the main one
+    from trafilatura.settings import set_date_params
+
     document = trafilatura.bare_extraction(
         tree,
         url=url or None,
@@ -244,6 +264,8 @@ def _parse_html(markup: str):
     that trafilatura's loader rejects as "not HTML" (a bare "Not Found" body) are parsed
     as documents all the same.
     """
+    from trafilatura.utils import load_html
+
     markup = _XML_DECL.sub("", markup, count=1)
     if not markup.strip():
         return None
