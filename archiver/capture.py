@@ -518,7 +518,7 @@ async def capture_pass(
     loop = asyncio.get_running_loop()
     pipeline = Pipeline(config, pool)
     # Bounded, so that captures never pile up (with their bodies) faster than they are stored.
-    results: asyncio.Queue[Outcome | None] = asyncio.Queue(maxsize=2 * WRITE_BATCH)
+    results: asyncio.Queue[Outcome | None] = asyncio.Queue(maxsize=WRITE_BATCH)
     claimed_pending: set[int] = set()
 
     def record(outcome: Outcome) -> None:

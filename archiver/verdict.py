@@ -299,7 +299,7 @@ def _clean_line(line: str) -> str | None:
     return _clean_short_line(line)
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=8192)
 def _clean_short_line(line: str) -> str | None:
     """_clean_line of a short line. Cached: the menus, footers and sidebars of a site repeat on
     each of its pages, and short lines keep the cache small."""
