@@ -11,8 +11,6 @@ import hashlib
 
 import zstandard
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from archiver.models import Blob
@@ -53,7 +51,10 @@ def put_blobs(session: Session, items: list[bytes]) -> tuple[list[str], int]:
         if key not in existing
     ]
     if rows:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
         session.execute(insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
     return keys, len(rows)
 
