@@ -93,6 +93,8 @@ class Outcome:
     error_kind: str | None = None
     hops: list[tuple[int, str]] = field(default_factory=list)
     lease_lost: bool = False
+    body_sha256: str | None = None
+    text_sha256: str | None = None
 
 
 @dataclass
@@ -201,8 +203,10 @@ class SiteContext:
         return await self._cached(f"home:{parts.scheme}://{parts.netloc}", f"{parts.scheme}://{parts.netloc}/", False)
 
 
-def _snapshot(job: Job, result: FetchResult, hops, text: str, full_text: str, kind: str, title: str | None) -> Snapshot:
-    body_sha = sha256_hex(result.body) if result.body else None
+def _snapshot(job: Job, result: FetchResult, hops, text: str, full_text: str, kind: str, title: str | None,
+              body_sha: str | None) -> Snapshot:
+    if body_sha is None and result.body:
+        body_sha = sha256_hex(result.body)
     return Snapshot(
         requested_url=job.url,
         final_url=result.final_url,
@@ -274,10 +278,12 @@ class Pipeline:
         hops = [(hop.status, hop.location) for hop in result.redirects]
         if result.not_modified and prev is not None:
             verdict = Verdict("unchanged", "server answered 304 Not Modified to a conditional request", 1.0, True)
-            return Outcome(job, result, None, prev.snapshot.text, verdict, hops=hops)
+            return Outcome(job, result, None, prev.snapshot.text, verdict, hops=hops,
+                           text_sha256=prev.snapshot.text_sha256)
         extracted = None
         text = full_text = ""
         kind = "other"
+        body_sha = None
         if result.body and result.status is not None:
             body_sha = sha256_hex(result.body)
             if prev is not None and body_sha == prev.snapshot.body_sha256 and result.status == prev.snapshot.status:
@@ -291,13 +297,14 @@ class Pipeline:
                     followed.redirects = result.redirects + [Hop(url=result.final_url or job.url, status=0, location=extracted.meta_refresh)] + followed.redirects
                     followed.requested_url = job.url
                     result = followed
+                    body_sha = None
                     extracted = None
                     if result.body and result.status is not None:
                         extracted = await self.extract(result.body, result.content_type, result.final_url or job.url)
                 if extracted is not None:
                     text, full_text, kind = extracted.text, extracted.full_text, extracted.kind
         title = extracted.title if extracted else (prev.page_title if prev and text else None)
-        current = _snapshot(job, result, hops, text, full_text, kind, title)
+        current = _snapshot(job, result, hops, text, full_text, kind, title, body_sha)
         not_found = home = None
         if self.config.verdict.probe_not_found and result.status == 200 and not result.error_kind:
             changed = prev is None or current.text_sha256 != prev.snapshot.text_sha256
@@ -306,7 +313,8 @@ class Pipeline:
             if hops:
                 home = await self.sites.home_text(result.final_url or job.url)
         verdict = await self.judge(prev.snapshot if prev else None, current, not_found, home)
-        return Outcome(job, result, extracted, text, verdict, hops=hops)
+        return Outcome(job, result, extracted, text, verdict, hops=hops,
+                       body_sha256=current.body_sha256, text_sha256=current.text_sha256)
 
 
 def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_sha: str | None, text_sha: str | None) -> Capture:
@@ -408,19 +416,22 @@ def write_outcomes(
             outcomes = [o for o in outcomes if not o.lease_lost]
             if not outcomes:
                 return 0
-        bodies = [o.fetch.body for o in outcomes if o.fetch.body and not o.fetch.not_modified]
-        texts = [o.text.encode("utf-8") for o in outcomes if o.text]
-        body_keys, new_bodies = put_blobs(session, bodies)
-        text_keys, _ = put_blobs(session, texts)
-        keys = dict(zip(bodies, body_keys)) | dict(zip(texts, text_keys))
+        # The hashes computed while capturing are the blob keys: no body is hashed twice.
+        with_body = [o for o in outcomes if o.fetch.body and not o.fetch.not_modified]
+        with_text = [o for o in outcomes if o.text]
+        body_keys, new_bodies = put_blobs(session, [o.fetch.body for o in with_body],
+                                          keys=[o.body_sha256 for o in with_body])
+        text_keys, _ = put_blobs(session, [o.text.encode("utf-8") for o in with_text],
+                                 keys=[o.text_sha256 for o in with_text])
+        body_of = {id(o): key for o, key in zip(with_body, body_keys)}
+        text_of = {id(o): key for o, key in zip(with_text, text_keys)}
         captures = []
         for o in outcomes:
             if o.fetch.not_modified and o.job.previous:
                 body_sha = o.job.previous.snapshot.body_sha256
             else:
-                body_sha = keys.get(o.fetch.body) if o.fetch.body else None
-            text_sha = keys.get(o.text.encode("utf-8")) if o.text else None
-            captures.append(_capture_row(o, run_id, config_data, body_sha, text_sha))
+                body_sha = body_of.get(id(o))
+            captures.append(_capture_row(o, run_id, config_data, body_sha, text_of.get(id(o))))
         add_captures(session, captures)
         sources = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_([o.job.source_id for o in outcomes])))}
         now = utcnow()

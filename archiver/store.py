@@ -34,13 +34,16 @@ def decompress(data: bytes) -> bytes:
     return zstandard.ZstdDecompressor().decompress(data)
 
 
-def put_blobs(session: Session, items: list[bytes]) -> tuple[list[str], int]:
+def put_blobs(session: Session, items: list[bytes], keys: list[str | None] | None = None) -> tuple[list[str], int]:
     """Store each byte string unless already present; return their SHA-256 keys, in order,
     and how many blobs were new.
 
+    keys: the items' SHA-256 when the caller has computed them already (None for any not
+    known); they must be right, as they become the blobs' names (`verify` re-hashes them).
     Safe against a concurrent writer storing the same bytes (INSERT ... ON CONFLICT DO NOTHING).
     """
-    keys = [sha256_hex(data) for data in items]
+    known = keys or [None] * len(items)
+    keys = [key or sha256_hex(data) for key, data in zip(known, items)]
     wanted = {key: data for key, data in zip(keys, items)}
     if not wanted:
         return keys, 0
