@@ -264,6 +264,12 @@ def main() -> None:
                      "--workers", str(workers)]
 
         rows = results["rows"]
+
+        def save() -> None:
+            """Write what is measured so far: a long run stopped midway still leaves its figures."""
+            if args.json_path:
+                Path(args.json_path).write_text(json.dumps(results, indent=2))
+
         server_before = _control(port, "stats")
         print("fetch only (server check) ...", file=sys.stderr)
         m = measure.run(floor_cmd + ["--fetch-only"], keep=keep, env=_environment(), cwd=str(workdir))
@@ -284,6 +290,7 @@ def main() -> None:
             rows.append(_row("floor", m, args.pages, floor_rate))
             floor_bound = rows[-1]["cpu_bound_pages_per_second"]
             results["floor"] = json.loads(m.stdout)
+            save()
 
         db_path = workdir / "archive.db"
         for suffix in ("", "-wal", "-shm", ".lock"):
@@ -302,6 +309,7 @@ def main() -> None:
         rows.append(_row("pass 1", m, args.pages, floor_rate, store1, floor_bound))
         results["pass1"] = {"summary": {k: v for k, v in summary1.items() if k != "failures"},
                             "failures": len(summary1["failures"]), "store": after1}
+        save()
 
         server_stats = _control(port, "phase/2")
         print("pass 2 (after ~5% changed, ~1% deleted) ...", file=sys.stderr)
