@@ -98,7 +98,7 @@ from urllib.parse import urlsplit
 
 from rapidfuzz.distance import Indel
 
-from archiver.diff import CJK_CLASS, WORD_UNITS, count_words, describe_changes, diff_texts, looks_chinese
+from archiver.diff import WORD_UNITS, count_words, describe_changes, diff_texts, looks_chinese
 from archiver.quotes import format_score, squeeze_spaces
 from archiver.urls import InvalidURL, normalise_url
 
@@ -154,11 +154,8 @@ class Verdict:
     good: bool
 
 
-_SIM_TOKENS = re.compile(f"[{CJK_CLASS}]|[^\\W_{CJK_CLASS}]+")
-
-
 def _tokens(text: str) -> list[str]:
-    return _SIM_TOKENS.findall(text.casefold())
+    return WORD_UNITS.findall(text.casefold())
 
 
 def similarity(a: str, b: str) -> float:
