@@ -568,15 +568,29 @@ async def capture_pass(
                 batch.append(nxt)
             if batch:
                 last_write = loop.time()
-                summary.new_bodies += await loop.run_in_executor(
+                written = loop.run_in_executor(
                     db_thread, write_outcomes, session_factory, run_id, batch, config, worker, settings
                 )
-                for o in batch:
-                    claimed_pending.discard(o.job.source_id)
-                    if o.lease_lost:
-                        log.warning("%s: not stored, another worker took it over after this worker's lease ran out", o.job.url)
-                    else:
-                        record(o)
+                try:
+                    new_bodies = await asyncio.shield(written)
+                except asyncio.CancelledError:
+                    # Abandoning the pass cannot stop a transaction already in its thread: wait for
+                    # it, so that the run's counts include the captures it stores, then stop.
+                    try:
+                        stored(batch, await written)
+                    except Exception:
+                        log.exception("the last batch of an abandoned pass failed to be stored")
+                    raise
+                stored(batch, new_bodies)
+
+    def stored(batch: list[Outcome], new_bodies: int) -> None:
+        summary.new_bodies += new_bodies
+        for o in batch:
+            claimed_pending.discard(o.job.source_id)
+            if o.lease_lost:
+                log.warning("%s: not stored, another worker took it over after this worker's lease ran out", o.job.url)
+            else:
+                record(o)
 
     async def one(job: Job, slots: asyncio.Semaphore) -> None:
         try:
