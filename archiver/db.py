@@ -6,9 +6,10 @@ migrations; it is the path for several workers on several machines.
 
 Every command opens the database, so opening must be quick: the schema version is checked by
 reading `alembic_version` with SQLAlchemy and comparing it with the head revision read from
-the migration files' `revision` / `down_revision` lines. Alembic itself (half a second of
-imports) is imported only when the schema has to be created or upgraded, or when the files
-cannot be read that simply.
+the migration files' `revision` / `down_revision` lines (archiver.readdb.script_heads). Alembic
+itself (half a second of imports) is imported only when the schema has to be created or
+upgraded, or when the files cannot be read that simply. The read commands do not come here at
+all unless the schema needs work: they read through archiver.readdb, without SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,17 +26,12 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-import migrations
+from archiver.readdb import VERSIONS_DIR, DatabaseError, script_heads
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-MIGRATIONS_DIR = Path(migrations.__file__).parent
-VERSIONS_DIR = MIGRATIONS_DIR / "versions"
-
-
-class DatabaseError(Exception):
-    """The database cannot be opened, reached or upgraded."""
+MIGRATIONS_DIR = VERSIONS_DIR.parent
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -130,47 +125,6 @@ def head_revision(engine: Engine) -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
-
-
-_REVISION_LINE = re.compile(r"^revision\s*(?::[^=]*)?=\s*(.*?)\s*(?:#.*)?$", re.MULTILINE)
-_DOWN_REVISION_LINE = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.*?)\s*(?:#.*)?$", re.MULTILINE)
-_QUOTED = r"""(?:'([^'\\]+)'|"([^"\\]+)")"""
-_ONE = re.compile(rf"^{_QUOTED}$")
-_MANY = re.compile(rf"^[(\[]\s*{_QUOTED}(?:\s*,\s*{_QUOTED})*\s*,?\s*[)\]]$")
-
-
-def _revision_ids(value: str) -> tuple[str, ...] | None:
-    """The revision ids of a `revision = ...` or `down_revision = ...` value written on one line
-    (None, 'a', ("a", "b")); None when it is written any other way."""
-    if value == "None":
-        return ()
-    if _ONE.match(value) or _MANY.match(value):
-        return tuple(a or b for a, b in re.findall(_QUOTED, value))
-    return None
-
-
-def script_heads(versions_dir: Path = VERSIONS_DIR) -> frozenset[str] | None:
-    """The head revisions of the migrations, read from the files' `revision` and `down_revision`
-    lines without importing Alembic; None when the files do not say it that simply (then ask Alembic)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    try:
-        paths = sorted(p for p in versions_dir.glob("*.py") if not p.name.startswith("_"))
-        for path in paths:
-            source = path.read_text(encoding="utf-8")
-            found, down = _REVISION_LINE.findall(source), _DOWN_REVISION_LINE.findall(source)
-            if len(found) != 1 or len(down) != 1:
-                return None
-            revision, down_revisions = _revision_ids(found[0]), _revision_ids(down[0])
-            if revision is None or len(revision) != 1 or down_revisions is None or revision[0] in revisions:
-                return None
-            revisions.add(revision[0])
-            parents.update(down_revisions)
-    except (OSError, UnicodeDecodeError):
-        return None
-    if not revisions or not parents <= revisions:
-        return None
-    return frozenset(revisions - parents)
 
 
 def stored_revisions(engine: Engine) -> frozenset[str] | None:

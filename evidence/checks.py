@@ -26,10 +26,9 @@ from sqlalchemy.orm import Session
 from archiver.models import Blob, Capture, Source
 from archiver.quotes import QuoteMatch, check_quote
 from archiver.store import decompress
+from evidence import LIVE_GOOD
 from evidence.models import Citation, QuoteCheck
 
-LIVE_GOOD = ("new", "unchanged", "altered", "moved")
-ARCHIVE_ORIGINS = ("wayback", "warc")
 CHUNK = 500
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from archiver.models import Source, utcnow
 from archiver.sources import add_source
 from archiver.urls import InvalidURL, normalise_url
+from evidence import EvidenceError
 from evidence.checks import backfill_checks
 from evidence.models import Citation, Claim, DataPoint
 
@@ -28,20 +29,6 @@ ID_PATTERN = re.compile(r"^[^\W_][\w.\-]*$")
 ID_MAX = 128
 SLUG_MAX = 60
 DATE_FORMATS = ("YYYY-MM-DD", "YYYY-MM", "YYYY")
-CATEGORIES = (
-    "5G relationship",
-    "smart city/public security",
-    "surveillance relationship",
-    "R&D lab",
-    "university partnership",
-    "data centre",
-    "undersea cable",
-    "telecommunications/ICT project",
-)
-
-
-class EvidenceError(ValueError):
-    """Input that cannot be stored: unknown id, bad date, coordinates out of range, bad URL..."""
 
 
 def clean(value: str | None) -> str | None:

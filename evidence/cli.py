@@ -17,18 +17,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from evidence.claims import (
-    CATEGORIES,
-    DataPointInput,
-    EvidenceError,
-    add_claim,
-    add_datapoint,
-    cite,
-    claim_rows,
-    datapoint_rows,
-    edit_claim,
-    resolve_target,
-)
+from evidence import CATEGORIES, EvidenceError
 
 
 console = Console()
@@ -62,6 +51,8 @@ def claim() -> None:
 @pass_app
 def claim_add(app, text: str, claim_id: str | None, tags: tuple[str, ...], as_json: bool) -> None:
     """Add a claim with TEXT. Adding the same claim again changes nothing."""
+    from evidence.claims import add_claim
+
     try:
         with app.sessions.begin() as session:
             item, created = add_claim(session, text, claim_id=claim_id, tags=tags)
@@ -79,6 +70,8 @@ def claim_add(app, text: str, claim_id: str | None, tags: tuple[str, ...], as_js
 @pass_app
 def claim_list(app, as_json: bool) -> None:
     """Every claim with its tags and number of citations."""
+    from evidence.claims import claim_rows
+
     with app.sessions() as session:
         rows = claim_rows(session)
     if as_json:
@@ -103,6 +96,8 @@ def claim_list(app, as_json: bool) -> None:
 @pass_app
 def claim_edit(app, claim_id: str, text: str | None, tags: tuple[str, ...], no_tags: bool) -> None:
     """Change a claim's text or tags (its id stays)."""
+    from evidence.claims import edit_claim
+
     if text is None and not tags and not no_tags:
         fail("nothing to change: give --text, --tag or --no-tags", code=2)
     try:
@@ -134,6 +129,8 @@ def datapoint() -> None:
 def datapoint_add(app, entity, country, category, place, latitude, longitude, date, description, claim_id,
                   datapoint_id, as_json: bool) -> None:
     """Add a data point."""
+    from evidence.claims import DataPointInput, add_datapoint
+
     fields = DataPointInput(entity, country, category, place, latitude, longitude, date, description, claim_id)
     try:
         with app.sessions.begin() as session:
@@ -152,6 +149,8 @@ def datapoint_add(app, entity, country, category, place, latitude, longitude, da
 @pass_app
 def datapoint_list(app, as_json: bool) -> None:
     """Every data point."""
+    from evidence.claims import datapoint_rows
+
     with app.sessions() as session:
         rows = datapoint_rows(session)
     if as_json:
@@ -188,6 +187,8 @@ def cite_command(app, target: str, url: str, quote, accessed, note, lang, title,
     (a new --accessed or --note updates the citation). When the source already has captures,
     the quote is checked against them at once.
     """
+    from archiver.readdb import Reader
+    from evidence.claims import cite, resolve_target
     from evidence.report import quote_status
 
     try:
@@ -195,7 +196,7 @@ def cite_command(app, target: str, url: str, quote, accessed, note, lang, title,
             resolved = resolve_target(session, target)
             result = cite(session, resolved, url, quote=quote, accessed=accessed, note=note, lang=lang, title=title,
                           publisher=publisher)
-            status = quote_status(session, result.citation.id) if result.citation.quote else None
+            status = quote_status(Reader.of_session(session), result.citation.id) if result.citation.quote else None
             data = {
                 "citation_id": result.citation.id, "claim_id": resolved.claim_id, "datapoint_id": resolved.datapoint_id,
                 "url": result.source.url, "created": result.created, "source_created": result.source_created,
@@ -306,6 +307,7 @@ def _export_archives(session, warc_path, wacz_path, source_urls, claim_ids, sinc
     from datetime import date
 
     from archiver.cli.app import tracked_source
+    from archiver.readdb import Reader
     from archiver.wacz import write_wacz
     from archiver.warc import select_captures, write_warc
     from evidence.report import claim_source_ids
@@ -318,7 +320,7 @@ def _export_archives(session, warc_path, wacz_path, source_urls, claim_ids, sinc
             source_ids.add(source.id)
         for claim_id in claim_ids:
             try:
-                source_ids.update(claim_source_ids(session, claim_id))
+                source_ids.update(claim_source_ids(Reader.of_session(session), claim_id))
             except EvidenceError as exc:
                 fail(str(exc), code=2)
     since_date = None
@@ -360,7 +362,8 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
 
     JSON output is a stable interface, documented in docs/report-json.md.
     """
-    from archiver.models import utcnow
+    from datetime import datetime, timezone
+
     from evidence import render
     from evidence.report import all_reports, claim_report
 
@@ -368,19 +371,19 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
         fail("give a CLAIM_ID or --all", code=2)
     if wacz_path and everything:
         fail("--wacz packages one claim's evidence: give a CLAIM_ID", code=2)
-    with app.sessions() as session:
+    with app.reader() as db:
         if everything:
-            reports = all_reports(session)
-            now = utcnow()
+            reports = all_reports(db)
+            now = datetime.now(timezone.utc)
             text = {"md": lambda: render.reports_md(reports, now), "html": lambda: render.reports_html(reports, now),
                     "json": lambda: _json_text(render.reports_json(reports, now))}[fmt]()
         else:
             try:
-                report = claim_report(session, claim_id)
+                report = claim_report(db, claim_id)
             except EvidenceError as exc:
                 fail(str(exc), code=2)
             if wacz_path:
-                report.package = _evidence_package(session, claim_id, wacz_path)
+                report.package = _evidence_package(app, claim_id, wacz_path)
             text = {"md": lambda: render.report_md(report), "html": lambda: render.report_html(report),
                     "json": lambda: _json_text(render.report_json(report))}[fmt]()
     if output:
@@ -393,21 +396,23 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
         click.echo(text, nl=not text.endswith("\n"))
 
 
-def _evidence_package(session, claim_id: str, path: str):
+def _evidence_package(app, claim_id: str, path: str):
     """Write the claim's captures as one WACZ and describe it for the report."""
     import hashlib
 
+    from archiver.readdb import Reader
     from archiver.wacz import write_wacz
     from archiver.warc import select_captures
     from evidence.report import EvidencePackage, claim_source_ids
 
-    source_ids = claim_source_ids(session, claim_id)
-    try:
-        write_wacz(session, select_captures(session, source_ids=source_ids), path, title=f"Evidence for {claim_id}")
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        fail(f"cannot write {path}: {exc.strerror or exc}")
-    captures = sum(1 for _ in select_captures(session, source_ids=source_ids))
+    with app.sessions() as session:
+        source_ids = claim_source_ids(Reader.of_session(session), claim_id)
+        try:
+            write_wacz(session, select_captures(session, source_ids=source_ids), path, title=f"Evidence for {claim_id}")
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            fail(f"cannot write {path}: {exc.strerror or exc}")
+        captures = sum(1 for _ in select_captures(session, source_ids=source_ids))
     return EvidencePackage(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data), captures=captures)
 
 

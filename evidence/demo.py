@@ -202,10 +202,9 @@ def demo_command(ctx: click.Context, db_path: str | None, keep: bool) -> None:
         ctx.obj = app
         console.rule("Status of every tracked page")
         ctx.invoke(status, state=None, as_json=False, limit=None)
-        with app.sessions() as session:
-            report = claim_report(session, REPORTED_CLAIM)
-            overview = all_reports(session)
-        app.sessions.kw["bind"].dispose()
+        with app.reader() as db:
+            report = claim_report(db, REPORTED_CLAIM)
+            overview = all_reports(db)
         console.rule(f"Citation report for claim {REPORTED_CLAIM} (archiver report {REPORTED_CLAIM})")
         click.echo(render.report_md(report))
         console.rule("Every claim, those at risk first (archiver report --all)")

@@ -1,6 +1,6 @@
 """Citation reports: can a claim still be backed up, and with what?
 
-`claim_report(session, id)` and `all_reports(session)` gather the facts into plain dataclasses;
+`claim_report(db, id)` and `all_reports(db)` gather the facts into plain dataclasses;
 `evidence.render` turns them into JSON, Markdown or HTML. The facts per citation: the source
 (title, publisher, language, URL), its state and since when, the quote and whether it is
 still on the live page (with the closest passage when it is not), the capture that best
@@ -19,7 +19,9 @@ A claim is "at risk" when a citation supports it only through archives or not at
 source is deleted or altered, or a quote is missing; reports of many claims list those first.
 
 Queries are per report, not per citation: quote checks come from window queries that pick
-the latest matching check per citation, and no stored text is read.
+the latest matching check per citation, and no stored text is read. They are plain SQL on an
+archiver.readdb.Reader (`archiver report` imports no SQLAlchemy: its import alone took longer
+than the whole report); code holding an SQLAlchemy session passes `Reader.of_session(session)`.
 """
 
 from __future__ import annotations
@@ -27,13 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
-
-from archiver.models import Capture, Source, utcnow
-from evidence.checks import ARCHIVE_ORIGINS, CHUNK, LIVE_GOOD
-from evidence.claims import EvidenceError
-from evidence.models import Citation, Claim, DataPoint, QuoteCheck
+from archiver.readdb import Reader, chunks, in_list, utc
+from evidence import ARCHIVE_ORIGINS, LIVE_GOOD, EvidenceError
 
 SUPPORT_LEVELS = ("live", "archive", "none", "unchecked")
 RISKY_STATES = ("deleted", "altered")
@@ -68,8 +65,8 @@ class CaptureRef:
 
 
 _CAPTURE_COLUMNS = (
-    Capture.id, Capture.source_id, Capture.origin, Capture.started_at, Capture.status_code, Capture.final_url,
-    Capture.body_sha256, Capture.text_sha256, Capture.wayback_url, Capture.wayback_timestamp,
+    "captures.id, captures.source_id, captures.origin, captures.started_at, captures.status_code, captures.final_url,"
+    " captures.body_sha256, captures.text_sha256, captures.wayback_url, captures.wayback_timestamp"
 )
 
 
@@ -177,99 +174,134 @@ class Report:
         return sum(len(c.problems) for c in self.citations)
 
 
-def _chunks(items: list, size: int = CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+@dataclass
+class _Source:
+    """The facts of a cited source that a report shows or decides on."""
+
+    id: int
+    url: str
+    final_url: str | None
+    title: str | None
+    publisher: str | None
+    lang: str | None
+    state: str
+    state_since: datetime | None
+    state_reason: str | None
+    last_checked_at: datetime | None
+    unreachable_since: datetime | None
+    last_good_capture_id: int | None
+
+
+@dataclass
+class _Cited:
+    """One citation with its source and, when it was made for one, its data point."""
+
+    id: int
+    claim_id: str | None
+    datapoint_id: str | None
+    quote: str | None
+    accessed: str | None
+    note: str | None
+    source: _Source
+    point: DataPointRef | None
+
+
+# A condition of a query: SQL with ? placeholders, and their values.
+Condition = tuple[str, list]
+LIVE: Condition = ("captures.origin = ?", ["live"])
+PRESENT: Condition = ("quote_checks.status = ?", ["present"])
+ON_WAYBACK: Condition = ("captures.wayback_url IS NOT NULL", [])
+
+
+def _and(conditions: tuple[Condition, ...]) -> Condition:
+    """The conditions joined by AND, as a suffix to a WHERE clause (" AND a AND b")."""
+    return "".join(f" AND {sql}" for sql, _ in conditions), [value for _, values in conditions for value in values]
 
 
 def _capture_ref(row) -> CaptureRef:
-    return CaptureRef(*row)
+    return CaptureRef(row[0], row[1], row[2], utc(row[3]), *row[4:10])
 
 
-def _latest_checks(session: Session, citation_ids: list[int], *conditions) -> dict[int, Check]:
+def _latest_checks(db: Reader, citation_ids: list[int], *conditions: Condition) -> dict[int, Check]:
     """Per citation, the check on the most recent capture (by capture time) meeting the conditions."""
     found: dict[int, Check] = {}
-    for chunk in _chunks(citation_ids):
-        ranked = (
-            select(
-                QuoteCheck.id.label("check_id"),
-                func.row_number().over(
-                    partition_by=QuoteCheck.citation_id,
-                    order_by=(Capture.started_at.desc(), Capture.id.desc(), QuoteCheck.id.desc()),
-                ).label("rank"),
-            )
-            .join(Capture, Capture.id == QuoteCheck.capture_id)
-            .where(QuoteCheck.citation_id.in_(chunk), *conditions)
-            .subquery()
+    extra, values = _and(conditions)
+    for chunk in chunks(citation_ids):
+        rows = db.rows(
+            "SELECT quote_checks.citation_id, quote_checks.status, quote_checks.score, quote_checks.detail,"
+            f" quote_checks.closest, {_CAPTURE_COLUMNS} FROM quote_checks"
+            " JOIN (SELECT quote_checks.id AS check_id, row_number() OVER (PARTITION BY quote_checks.citation_id"
+            " ORDER BY captures.started_at DESC, captures.id DESC, quote_checks.id DESC) AS rank"
+            " FROM quote_checks JOIN captures ON captures.id = quote_checks.capture_id"
+            f" WHERE quote_checks.citation_id IN {in_list(chunk)}{extra}) AS ranked ON ranked.check_id = quote_checks.id"
+            " JOIN captures ON captures.id = quote_checks.capture_id WHERE ranked.rank = 1",
+            [*chunk, *values],
         )
-        query = (
-            select(QuoteCheck.citation_id, QuoteCheck.status, QuoteCheck.score, QuoteCheck.detail,
-                   QuoteCheck.closest, *_CAPTURE_COLUMNS)
-            .join(ranked, ranked.c.check_id == QuoteCheck.id)
-            .join(Capture, Capture.id == QuoteCheck.capture_id)
-            .where(ranked.c.rank == 1)
-        )
-        for row in session.execute(query):
+        for row in rows:
             found[row[0]] = Check(row[1], row[2], row[3], row[4], _capture_ref(row[5:]))
     return found
 
 
-def quote_status(session: Session, citation_id: int) -> str:
+def quote_status(db: Reader, citation_id: int) -> str:
     """A citation's quote status now: its latest check on a live capture, else on any capture,
     else "unchecked"."""
-    found = _latest_checks(session, [citation_id], Capture.origin == "live") or _latest_checks(session, [citation_id])
+    found = _latest_checks(db, [citation_id], LIVE) or _latest_checks(db, [citation_id])
     return found[citation_id].status if citation_id in found else "unchecked"
 
 
-def _missing_since(session: Session, citation_ids: list[int]) -> dict[int, datetime]:
+def _missing_since(db: Reader, citation_ids: list[int]) -> dict[int, datetime]:
     """When the quote went missing on the live page: the first live check after the last present one."""
     since: dict[int, datetime] = {}
-    for chunk in _chunks(citation_ids):
-        rows = session.execute(
-            select(QuoteCheck.citation_id, QuoteCheck.status, Capture.started_at)
-            .join(Capture, Capture.id == QuoteCheck.capture_id)
-            .where(QuoteCheck.citation_id.in_(chunk), Capture.origin == "live")
-            .order_by(QuoteCheck.citation_id, Capture.started_at, Capture.id)
+    for chunk in chunks(citation_ids):
+        rows = db.rows(
+            "SELECT quote_checks.citation_id, quote_checks.status, captures.started_at FROM quote_checks"
+            " JOIN captures ON captures.id = quote_checks.capture_id"
+            f" WHERE quote_checks.citation_id IN {in_list(chunk)} AND captures.origin = ?"
+            " ORDER BY quote_checks.citation_id, captures.started_at, captures.id",
+            [*chunk, "live"],
         )
         for citation_id, status, started in rows:
             if status == "present":
                 since.pop(citation_id, None)
             elif citation_id not in since:
-                since[citation_id] = started
+                since[citation_id] = utc(started)
     return since
 
 
-def _source_captures(session: Session, sources: list[Source]) -> tuple[dict[int, CaptureRef], dict[int, CaptureRef], dict[int, CaptureRef]]:
+def _latest_per_source(db: Reader, source_ids: list[int], *conditions: Condition) -> dict[int, CaptureRef]:
+    """Per source, its most recent capture (by capture time) meeting the conditions."""
+    found: dict[int, CaptureRef] = {}
+    extra, values = _and(conditions)
+    for chunk in chunks(source_ids):
+        rows = db.rows(
+            f"SELECT {_CAPTURE_COLUMNS} FROM captures"
+            " JOIN (SELECT captures.id AS capture_id, row_number() OVER (PARTITION BY captures.source_id"
+            " ORDER BY captures.started_at DESC, captures.id DESC) AS rank FROM captures"
+            f" WHERE captures.source_id IN {in_list(chunk)}{extra}) AS ranked ON ranked.capture_id = captures.id"
+            " WHERE ranked.rank = 1",
+            [*chunk, *values],
+        )
+        for row in rows:
+            found[row[1]] = _capture_ref(row)
+    return found
+
+
+def _source_captures(db: Reader, sources: list[_Source]) -> tuple[dict[int, CaptureRef], dict[int, CaptureRef], dict[int, CaptureRef]]:
     """For citations without a quote: per source, its last good live capture, its latest archive
     capture with text, and its latest good capture that has a Wayback copy."""
     good_ids = [s.last_good_capture_id for s in sources if s.last_good_capture_id]
     last_good: dict[int, CaptureRef] = {}
-    for chunk in _chunks(good_ids):
-        for row in session.execute(select(*_CAPTURE_COLUMNS).where(Capture.id.in_(chunk))):
-            last_good[row.source_id] = _capture_ref(row)
-
-    def latest_per_source(*conditions) -> dict[int, CaptureRef]:
-        found: dict[int, CaptureRef] = {}
-        for chunk in _chunks(sorted({s.id for s in sources})):
-            ranked = (
-                select(Capture.id.label("capture_id"), func.row_number().over(
-                    partition_by=Capture.source_id, order_by=(Capture.started_at.desc(), Capture.id.desc()),
-                ).label("rank"))
-                .where(Capture.source_id.in_(chunk), *conditions)
-                .subquery()
-            )
-            query = select(*_CAPTURE_COLUMNS).join(ranked, ranked.c.capture_id == Capture.id).where(ranked.c.rank == 1)
-            for row in session.execute(query):
-                found[row.source_id] = _capture_ref(row)
-        return found
-
-    archive_ok = (Capture.origin.in_(ARCHIVE_ORIGINS), Capture.status_code.between(200, 299),
-                  Capture.text_sha256.is_not(None))
-    archived = latest_per_source(*archive_ok)
-    with_wayback = latest_per_source(
-        Capture.wayback_url.is_not(None),
-        or_(Capture.verdict.in_(LIVE_GOOD), Capture.origin.in_(ARCHIVE_ORIGINS)),
-    )
+    for chunk in chunks(good_ids):
+        for row in db.rows(f"SELECT {_CAPTURE_COLUMNS} FROM captures WHERE captures.id IN {in_list(chunk)}", chunk):
+            last_good[row[1]] = _capture_ref(row)
+    source_ids = sorted({s.id for s in sources})
+    archive_ok = ((f"captures.origin IN {in_list(ARCHIVE_ORIGINS)}", list(ARCHIVE_ORIGINS)),
+                  ("captures.status_code BETWEEN ? AND ?", [200, 299]),
+                  ("captures.text_sha256 IS NOT NULL", []))
+    archived = _latest_per_source(db, source_ids, *archive_ok)
+    good_or_archive = (f"(captures.verdict IN {in_list(LIVE_GOOD)} OR captures.origin IN {in_list(ARCHIVE_ORIGINS)})",
+                       [*LIVE_GOOD, *ARCHIVE_ORIGINS])
+    with_wayback = _latest_per_source(db, source_ids, ("captures.wayback_url IS NOT NULL", []), good_or_archive)
     return last_good, archived, with_wayback
 
 
@@ -300,7 +332,7 @@ def citation_line(title: str | None, publisher: str | None, url: str, accessed: 
     return f"{head} ({'; '.join(parts)})"
 
 
-def _support(source: Source, quote: str | None, latest_live: Check | None, best: CaptureRef | None) -> str:
+def _support(source: _Source, quote: str | None, latest_live: Check | None, best: CaptureRef | None) -> str:
     live_page = source.state in LIVE_GOOD
     if quote:
         if live_page and latest_live is not None and latest_live.status == "present":
@@ -319,7 +351,7 @@ def _support(source: Source, quote: str | None, latest_live: Check | None, best:
     return "none"
 
 
-def _problems(source: Source, quote_status: str | None) -> list[str]:
+def _problems(source: _Source, quote_status: str | None) -> list[str]:
     """What a reader of the report should look at, beyond the support level."""
     found = []
     if source.state in ("deleted", "altered", "unreachable"):
@@ -336,25 +368,19 @@ def at_risk(citation: "CitationReport") -> bool:
             or citation.quote_status == "missing")
 
 
-def _datapoint_ref(point: DataPoint | None) -> DataPointRef | None:
-    if point is None:
-        return None
-    return DataPointRef(point.id, point.entity, point.country, point.category, point.place, point.latitude,
-                        point.longitude, point.date, point.description, point.claim_id)
-
-
-def citation_reports(session: Session, rows: list[tuple[Citation, Source, DataPoint | None]]) -> list[CitationReport]:
+def citation_reports(db: Reader, rows: list[_Cited]) -> list[CitationReport]:
     """The report facts for a batch of citations, with a fixed number of queries per batch."""
-    quoted = [c.id for c, _, _ in rows if c.quote]
-    latest_live = _latest_checks(session, quoted, Capture.origin == "live")
-    best = _latest_checks(session, quoted, QuoteCheck.status == "present")
-    wayback = _latest_checks(session, quoted, QuoteCheck.status == "present", Capture.wayback_url.is_not(None))
+    quoted = [c.id for c in rows if c.quote]
+    latest_live = _latest_checks(db, quoted, LIVE)
+    best = _latest_checks(db, quoted, PRESENT)
+    wayback = _latest_checks(db, quoted, PRESENT, ON_WAYBACK)
     missing = [cid for cid in quoted if cid in latest_live and latest_live[cid].status == "missing"]
-    missing_since = _missing_since(session, missing) if missing else {}
-    unquoted_sources = list({s.id: s for c, s, _ in rows if not c.quote}.values())
-    last_good, archived, with_wayback = _source_captures(session, unquoted_sources) if unquoted_sources else ({}, {}, {})
+    missing_since = _missing_since(db, missing) if missing else {}
+    unquoted_sources = list({c.source.id: c.source for c in rows if not c.quote}.values())
+    last_good, archived, with_wayback = _source_captures(db, unquoted_sources) if unquoted_sources else ({}, {}, {})
     reports = []
-    for citation, source, point in rows:
+    for citation in rows:
+        source = citation.source
         live_check = latest_live.get(citation.id)
         if citation.quote:
             best_ref = best[citation.id].capture if citation.id in best else None
@@ -368,7 +394,7 @@ def citation_reports(session: Session, rows: list[tuple[Citation, Source, DataPo
         reports.append(CitationReport(
             citation_id=citation.id,
             claim_id=citation.claim_id,
-            datapoint=_datapoint_ref(point),
+            datapoint=citation.point,
             url=source.url,
             final_url=source.final_url,
             title=source.title,
@@ -417,54 +443,83 @@ def verdict_of(citations: list[CitationReport], subject: str = "claim") -> Verdi
     return Verdict(total, counts["live"], counts["archive"], counts["none"], counts["unchecked"], level, summary)
 
 
-def _rows(session: Session, condition) -> list[tuple[Citation, Source, DataPoint | None]]:
-    query = (
-        select(Citation, Source, DataPoint)
-        .join(Source, Source.id == Citation.source_id)
-        .outerjoin(DataPoint, DataPoint.id == Citation.datapoint_id)
-        .where(condition)
-        .order_by(Citation.id)
+_CITED_COLUMNS = (
+    "citations.id, citations.claim_id, citations.datapoint_id, citations.quote, citations.accessed, citations.note,"
+    " sources.id, sources.url, sources.final_url, sources.title, sources.publisher, sources.lang, sources.state,"
+    " sources.state_since, sources.state_reason, sources.last_checked_at, sources.unreachable_since,"
+    " sources.last_good_capture_id"
+)
+_DATAPOINT_COLUMNS = (
+    "datapoints.id, datapoints.entity, datapoints.country, datapoints.category, datapoints.place, datapoints.latitude,"
+    " datapoints.longitude, datapoints.date, datapoints.description, datapoints.claim_id"
+)
+
+
+def _datapoint_ref(row) -> DataPointRef | None:
+    return DataPointRef(*row) if row[0] is not None else None
+
+
+def _rows(db: Reader, condition: Condition) -> list[_Cited]:
+    """The citations meeting the condition, with their sources and data points, in the order made."""
+    where, values = condition
+    rows = db.rows(
+        f"SELECT {_CITED_COLUMNS}, {_DATAPOINT_COLUMNS} FROM citations JOIN sources ON sources.id = citations.source_id"
+        f" LEFT OUTER JOIN datapoints ON datapoints.id = citations.datapoint_id WHERE {where} ORDER BY citations.id",
+        values,
     )
-    return [tuple(row) for row in session.execute(query)]
+    return [_Cited(*r[0:6], _Source(r[6], r[7], r[8], r[9], r[10], r[11], r[12], utc(r[13]), r[14], utc(r[15]),
+                                    utc(r[16]), r[17]),
+                   _datapoint_ref(r[18:28]))
+            for r in rows]
 
 
-def _claim_condition(claim_ids: list[str]):
+def _claim_condition(claim_ids: list[str]) -> Condition:
     """Citations made for the claims, and citations made only for a data point of theirs."""
-    linked_points = select(DataPoint.id).where(DataPoint.claim_id.in_(claim_ids))
-    return or_(Citation.claim_id.in_(claim_ids),
-               and_(Citation.claim_id.is_(None), Citation.datapoint_id.in_(linked_points)))
+    ids = in_list(claim_ids)
+    return (f"citations.claim_id IN {ids} OR citations.claim_id IS NULL AND citations.datapoint_id IN"
+            f" (SELECT datapoints.id FROM datapoints WHERE datapoints.claim_id IN {ids})", [*claim_ids, *claim_ids])
 
 
-def _for_claim(citation: Citation, point: DataPoint | None) -> str | None:
-    return citation.claim_id or (point.claim_id if point is not None else None)
+def _for_claim(citation: _Cited) -> str | None:
+    return citation.claim_id or (citation.point.claim_id if citation.point is not None else None)
 
 
-def claim_source_ids(session: Session, subject_id: str) -> set[int]:
+def _claim(db: Reader, claim_id: str) -> tuple[str, str, list[str]] | None:
+    """A claim's id, text and tags, or None."""
+    found = db.rows("SELECT claims.id, claims.text, claims.tags FROM claims WHERE claims.id = ?", [claim_id])
+    return (found[0][0], found[0][1], list(db.json(found[0][2]) or [])) if found else None
+
+
+def _datapoint(db: Reader, datapoint_id: str) -> DataPointRef | None:
+    found = db.rows(f"SELECT {_DATAPOINT_COLUMNS} FROM datapoints WHERE datapoints.id = ?", [datapoint_id])
+    return _datapoint_ref(found[0]) if found else None
+
+
+def claim_source_ids(db: Reader, subject_id: str) -> set[int]:
     """The sources a claim (or a data point) cites: what a WARC/WACZ of its evidence holds."""
-    if session.get(Claim, subject_id) is not None:
+    if _claim(db, subject_id) is not None:
         condition = _claim_condition([subject_id])
-    elif session.get(DataPoint, subject_id) is not None:
-        condition = Citation.datapoint_id == subject_id
+    elif _datapoint(db, subject_id) is not None:
+        condition = ("citations.datapoint_id = ?", [subject_id])
     else:
         raise EvidenceError(f"unknown claim id {subject_id!r} (see `archiver claim list`)")
-    return set(session.scalars(select(Citation.source_id).where(condition)))
+    return {row[0] for row in db.rows(f"SELECT citations.source_id FROM citations WHERE {condition[0]}", condition[1])}
 
 
-def claim_report(session: Session, subject_id: str) -> Report:
+def claim_report(db: Reader, subject_id: str) -> Report:
     """The citation report of a claim (its citations, and those made only for one of its data
     points), or of a data point when the id names one."""
-    claim = session.get(Claim, subject_id)
-    now = utcnow()
+    claim = _claim(db, subject_id)
+    now = datetime.now(timezone.utc)
     if claim is not None:
-        rows = _rows(session, _claim_condition([claim.id]))
-        citations = citation_reports(session, rows)
-        return Report("claim", claim.id, claim.text, list(claim.tags or []), None, verdict_of(citations), citations, now)
-    point = session.get(DataPoint, subject_id)
+        claim_id, text, tags = claim
+        citations = citation_reports(db, _rows(db, _claim_condition([claim_id])))
+        return Report("claim", claim_id, text, tags, None, verdict_of(citations), citations, now)
+    point = _datapoint(db, subject_id)
     if point is None:
         raise EvidenceError(f"unknown claim id {subject_id!r} (see `archiver claim list`)")
-    citations = citation_reports(session, _rows(session, Citation.datapoint_id == point.id))
-    ref = _datapoint_ref(point)
-    return Report("datapoint", point.id, point.description or ref.label, [], ref,
+    citations = citation_reports(db, _rows(db, ("citations.datapoint_id = ?", [point.id])))
+    return Report("datapoint", point.id, point.description or point.label, [], point,
                   verdict_of(citations, "data point"), citations, now)
 
 
@@ -475,28 +530,27 @@ def risk_key(report: Report) -> tuple:
     return (order.get(v.level, 4), -v.none, -v.archive, -report.problems, -v.unchecked, report.id)
 
 
-def all_reports(session: Session) -> list[Report]:
+def all_reports(db: Reader) -> list[Report]:
     """Reports for every claim, and for every cited data point no claim covers, at-risk ones first."""
-    now = utcnow()
-    claims = list(session.scalars(select(Claim).order_by(Claim.id)))
-    rows = _rows(session, or_(Citation.claim_id.is_not(None), Citation.datapoint_id.is_not(None)))
-    facts = {c.citation_id: c for c in citation_reports(session, rows)}
+    now = datetime.now(timezone.utc)
+    claims = db.rows("SELECT claims.id, claims.text, claims.tags FROM claims ORDER BY claims.id")
+    rows = _rows(db, ("citations.claim_id IS NOT NULL OR citations.datapoint_id IS NOT NULL", []))
+    facts = {c.citation_id: c for c in citation_reports(db, rows)}
     by_claim: dict[str, list[CitationReport]] = {}
-    by_point: dict[str, tuple[DataPoint, list[CitationReport]]] = {}
-    for citation, _source, point in rows:
-        owner = _for_claim(citation, point)
+    by_point: dict[str, tuple[DataPointRef, list[CitationReport]]] = {}
+    for citation in rows:
+        owner = _for_claim(citation)
         if owner is not None:
             by_claim.setdefault(owner, []).append(facts[citation.id])
-        elif point is not None:
-            by_point.setdefault(point.id, (point, []))[1].append(facts[citation.id])
+        elif citation.point is not None:
+            by_point.setdefault(citation.point.id, (citation.point, []))[1].append(facts[citation.id])
     reports = []
-    for claim in claims:
-        citations = by_claim.get(claim.id, [])
-        reports.append(Report("claim", claim.id, claim.text, list(claim.tags or []), None, verdict_of(citations),
+    for claim_id, text, tags in claims:
+        citations = by_claim.get(claim_id, [])
+        reports.append(Report("claim", claim_id, text, list(db.json(tags) or []), None, verdict_of(citations),
                               citations, now))
     for point, citations in by_point.values():
-        ref = _datapoint_ref(point)
-        reports.append(Report("datapoint", point.id, point.description or ref.label, [], ref,
+        reports.append(Report("datapoint", point.id, point.description or point.label, [], point,
                               verdict_of(citations, "data point"), citations, now))
     reports.sort(key=risk_key)
     return reports

@@ -87,12 +87,13 @@ def config(sqlite_url):
     return cfg
 
 
-def make_cli(tmp_path, monkeypatch):
-    """`archiver --config <tmp config.toml> ...` on a fresh SQLite file; loopback allowed, Wayback off."""
-    db = tmp_path / "archive.db"
+def make_cli(tmp_path, monkeypatch, db_url: str | None = None):
+    """`archiver --config <tmp config.toml> ...` on a fresh SQLite file (or on `db_url`); loopback
+    allowed, Wayback off."""
+    db_url = db_url or f"sqlite:///{tmp_path / 'archive.db'}"
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[database]\nurl = "sqlite:///{db}"\n[fetch]\nallow_private_addresses = true\nper_host_delay = 0.0\n'
+        f'[database]\nurl = "{db_url}"\n[fetch]\nallow_private_addresses = true\nper_host_delay = 0.0\n'
         "timeout = 3.0\ntotal_timeout = 5.0\n[capture]\nextract_workers = 1\n[wayback]\nenabled = false\n",
         encoding="utf-8",
     )
@@ -102,7 +103,7 @@ def make_cli(tmp_path, monkeypatch):
     def invoke(*args, **kwargs):
         return runner.invoke(main, ["--config", str(config), *args], catch_exceptions=False, **kwargs)
 
-    invoke.db_url = f"sqlite:///{db}"
+    invoke.db_url = db_url
     invoke.config = config
     return invoke
 

@@ -14,6 +14,7 @@ from archiver.cli.sources import PROBLEM_STATES, TABLE_LIMIT
 from archiver.db import open_database
 from archiver.models import Source, utcnow
 from archiver.sources import add_source
+from tests.conftest import make_cli
 
 TOTAL = TABLE_LIMIT + 30
 # id -> state for a few sources; the rest are unchanged. Problems sit late in the list, so a
@@ -27,7 +28,9 @@ def url(i: int) -> str:
 
 
 @pytest.fixture
-def archive(cli, monkeypatch):
+def archive(tmp_path, monkeypatch, db_url):
+    """TOTAL sources in the states of STATES, on SQLite and (when configured) PostgreSQL."""
+    cli = make_cli(tmp_path, monkeypatch, db_url)
     monkeypatch.setattr(console, "width", 250)
     sessions = open_database(cli.db_url)
     with sessions.begin() as session:

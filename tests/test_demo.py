@@ -9,6 +9,7 @@ from sqlalchemy import select
 from archiver.cli import main
 from archiver.db import open_database
 from archiver.models import Source
+from archiver.readdb import Reader
 from evidence.demo import DELETED, REDIRECTED, demo_root
 from evidence.report import claim_report
 
@@ -56,7 +57,7 @@ def test_demo_runs_offline_and_tells_the_whole_story(tmp_path, monkeypatch):
         supports = {c.url.split("/", 3)[3]: c.support
                     for name in ("northgate-camera-contract", "example-vision-police-partnership",
                                  "example-vision-exports", "northgate-safe-city-mou")
-                    for c in claim_report(session, name).citations}
+                    for c in claim_report(Reader.of_session(session), name).citations}
     assert supports["en/camera-contract.html"] == "archive"
     assert supports["zh/gonggao.html"] == "live"
     assert supports["zh/hezuo-xieyi.html"] == "archive"

@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 
 from archiver.capture import run_pass
 from archiver.db import open_database
+from archiver.readdb import Reader
 from evidence import render
 from evidence.claims import Target, add_claim, cite
 from evidence.report import all_reports, claim_report
@@ -76,8 +77,8 @@ def test_html_report_renders_in_chromium_with_robust_links(chromium, site, confi
         config.wayback.enabled = False
         run_pass(config, sessions, everything=True)
         with sessions() as session:
-            report = claim_report(session, "cams")
-            everything = all_reports(session)
+            report = claim_report(Reader.of_session(session), "cams")
+            everything = all_reports(Reader.of_session(session))
     finally:
         fake.stop()
 

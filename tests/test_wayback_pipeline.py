@@ -350,6 +350,7 @@ def test_recovered_chinese_page_keeps_its_encoding(site, wired, fake):
 
 def test_a_claim_on_a_page_already_dead_is_supported_through_the_archive(site, wired, fake):
     """The page was gone before we ever captured it; the Wayback Machine's copy carries the claim."""
+    from archiver.readdb import Reader
     from evidence.report import claim_report
 
     config, sessions = wired
@@ -362,12 +363,12 @@ def test_a_claim_on_a_page_already_dead_is_supported_through_the_archive(site, w
     with sessions() as session:
         source_id = session.scalar(select(Source.id))
         claim_id = session.scalar(text("SELECT claim_id FROM citations"))
-        assert claim_report(session, claim_id).citations[0].support != "archive"
+        assert claim_report(Reader.of_session(session), claim_id).citations[0].support != "archive"
 
     [result] = rc.recover_source(config, sessions, source_id)
     assert result.result == "recovered"
     with sessions() as session:
-        [citation] = claim_report(session, claim_id).citations
+        [citation] = claim_report(Reader.of_session(session), claim_id).citations
     assert citation.support == "archive" and citation.state == "deleted"
     assert citation.best_capture.origin == "wayback" and citation.best_capture.id == result.capture_id
     assert citation.best_capture.wayback_url == f"{fake.base_url}/web/20190420093000/{url}"

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
 from archiver.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from archiver.readdb import Reader
 
 console = Console()
 err_console = Console(stderr=True)
@@ -31,12 +37,26 @@ class App:
 
     @cached_property
     def sessions(self):
+        """SQLAlchemy sessions on the database (created or upgraded on first use)."""
         from archiver.db import DatabaseError, open_database
 
         try:
             return open_database(self.config.database.url)
         except DatabaseError as exc:
             fail(str(exc))
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """A read connection without SQLAlchemy (archiver.readdb), for the commands that only
+        read and must start fast: `status`, `report`. Closed when the block ends."""
+        from archiver.readdb import DatabaseError, connect
+
+        try:
+            db = connect(self.config.database.url)
+        except DatabaseError as exc:
+            fail(str(exc))
+        with db:
+            yield db
 
 
 def fail(message: str, code: int = 1):

@@ -1,26 +1,21 @@
-"""Commands about sources and captures: add, run, status, show, runs, diff."""
+"""Commands about sources and captures: add, run, status, show, runs, diff.
+
+`status` reads through archiver.readdb and imports no SQLAlchemy (it is the command people
+run most, on archives of tens of thousands of sources); the other commands use the ORM, and
+import it inside the command.
+"""
 
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 
 import click
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
 from archiver.cli.app import App, console, fail, pass_app, print_json, tracked_source
-from archiver.models import Capture, Run, Source, utcnow
-from archiver.sources import (
-    _ROW_COLUMNS,
-    SourceRow,
-    add_source,
-    list_sources,
-    parse_interval,
-    source_captures,
-    state_counts,
-)
+from archiver.sources import list_sources, parse_interval, source_captures, state_counts, status_rows, wayback_counts
 from archiver.urls import InvalidURL, normalise_url
 
 STATE_STYLES = {
@@ -41,7 +36,7 @@ def ago(value: datetime | None) -> str:
     """'3 days' style duration since `value`."""
     if value is None:
         return ""
-    seconds = (utcnow() - value).total_seconds()
+    seconds = (datetime.now(timezone.utc) - value).total_seconds()
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             n = int(seconds // size)
@@ -67,6 +62,8 @@ def add(app: App, url: str, lang, title, publisher, interval, as_json: bool) -> 
         normalise_url(url)
     except InvalidURL as exc:
         fail(str(exc), code=2)
+    from archiver.sources import add_source
+
     with app.sessions.begin() as session:
         source, created = add_source(session, url, lang=lang, title=title, publisher=publisher, interval_hours=hours)
         data = {"id": source.id, "url": source.url, "created": created}
@@ -113,6 +110,7 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from archiver.capture import capture_pass
+    from archiver.models import utcnow
 
     config, sessions = app.config, app.sessions
     source_ids = None
@@ -212,14 +210,14 @@ def status(app: App, state: str | None, as_json: bool, limit: int | None, show_a
     """
     if show_all and limit is not None:
         fail("give --limit N or --all, not both", code=2)
-    with app.sessions() as session:
+    with app.reader() as db:
         if as_json:
-            rows = list_sources(session, state=state, limit=limit)
+            rows = list_sources(db, state=state, limit=limit)
         else:
             most = None if show_all or (limit is not None and limit <= 0) else (limit or TABLE_LIMIT)
-            rows = _table_rows(session, state, most)
-        counts = state_counts(session)
-        extra = _status_extras(session)
+            rows = status_rows(db, state, most, PROBLEM_STATES)
+        counts = state_counts(db)
+        extra = _status_extras(db)
     if as_json:
         print_json([row.as_json() for row in rows])
         return
@@ -244,34 +242,14 @@ def status(app: App, state: str | None, as_json: bool, limit: int | None, show_a
     console.print(f"{sum(counts.values())} sources: {summary}" + (f"; {extra}" if extra else ""), highlight=False)
 
 
-def _table_rows(session, state: str | None, most: int | None) -> list[SourceRow]:
-    """The rows of the status table: the sources in `state`, or every source with the problem
-    states first (PROBLEM_STATES, in that order) then the others, each group in the order
-    added; at most `most` (None: all). One query per group, each stopping at the rows still wanted."""
-    groups = [Source.state == state] if state else [
-        *(Source.state == problem for problem in PROBLEM_STATES), Source.state.not_in(PROBLEM_STATES)]
-    rows: list[SourceRow] = []
-    for condition in groups:
-        query = select(*_ROW_COLUMNS).where(condition).order_by(Source.id)
-        if most is not None:
-            if len(rows) >= most:
-                break
-            query = query.limit(most - len(rows))
-        rows.extend(SourceRow(*row) for row in session.execute(query))
-    return rows
-
-
-def _status_extras(session) -> str:
-    from archiver.models import WaybackJob
-    from sqlalchemy import func
-
-    counts = dict(session.execute(select(WaybackJob.status, func.count()).group_by(WaybackJob.status)).all())
+def _status_extras(db) -> str:
+    counts = wayback_counts(db)
     if not counts:
         return ""
     return "Wayback submissions: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "running", "done", "failed") if counts.get(k))
 
 
-def capture_json(c: Capture) -> dict:
+def capture_json(c) -> dict:
     """A capture as the JSON interface shows it."""
     return {
         "id": c.id,
@@ -334,7 +312,9 @@ def runs(app: App, limit: int, as_json: bool) -> None:
     recorded an error (see `archiver status`). A run stopped by a signal or a crash shows as
     interrupted.
     """
-    from sqlalchemy import func, or_
+    from sqlalchemy import func, or_, select
+
+    from archiver.models import Capture, Run
 
     with app.sessions() as session:
         rows = list(session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
