@@ -4,24 +4,37 @@ The archiver's CLI imports this module when one of its commands runs (evidence.p
 them), so it must not import `archiver.cli` at module level (a circular import when this module
 is imported first): commands receive the CLI's App as the click context object, and the two
 helpers below reach the CLI's error and JSON output when they are called. What only some
-commands need (the CSV reader, the report renderers, rich tables) is imported in those commands.
+commands need (the ORM, the CSV reader, the report renderers, rich) is imported in those commands.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from evidence import CATEGORIES, EvidenceError
 
-
-console = Console()
 pass_app = click.pass_obj
+
+
+@functools.cache
+def _console():
+    """The rich console, made on first use: `report` prints with click and does without rich's
+    import (~40 ms)."""
+    from rich.console import Console
+
+    return Console()
+
+
+def escape(text: str) -> str:
+    """rich.markup.escape, imported on first use (see _console)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def fail(message: str, code: int = 1):
@@ -62,7 +75,7 @@ def claim_add(app, text: str, claim_id: str | None, tags: tuple[str, ...], as_js
     if as_json:
         print_json(data)
     else:
-        console.print(f"{'added' if created else 'already there'}: claim {escape(data['id'])}", highlight=False)
+        _console().print(f"{'added' if created else 'already there'}: claim {escape(data['id'])}", highlight=False)
 
 
 @claim.command("list")
@@ -84,8 +97,8 @@ def claim_list(app, as_json: bool) -> None:
         table.add_column(name, overflow="fold")
     for row in rows:
         table.add_row(escape(row["id"]), str(row["citations"]), escape(", ".join(row["tags"])), escape(row["text"]))
-    console.print(table)
-    console.print(f"{len(rows)} claims", highlight=False)
+    _console().print(table)
+    _console().print(f"{len(rows)} claims", highlight=False)
 
 
 @claim.command("edit")
@@ -105,7 +118,7 @@ def claim_edit(app, claim_id: str, text: str | None, tags: tuple[str, ...], no_t
             edit_claim(session, claim_id, text=text, tags=[] if no_tags else (list(tags) if tags else None))
     except EvidenceError as exc:
         fail(str(exc), code=2)
-    console.print(f"changed: claim {escape(claim_id)}", highlight=False)
+    _console().print(f"changed: claim {escape(claim_id)}", highlight=False)
 
 
 @click.group()
@@ -141,7 +154,7 @@ def datapoint_add(app, entity, country, category, place, latitude, longitude, da
     if as_json:
         print_json(data)
     else:
-        console.print(f"{'added' if created else 'already there'}: data point {escape(data['id'])}", highlight=False)
+        _console().print(f"{'added' if created else 'already there'}: data point {escape(data['id'])}", highlight=False)
 
 
 @datapoint.command("list")
@@ -165,8 +178,8 @@ def datapoint_list(app, as_json: bool) -> None:
         where = f"{r['latitude']}, {r['longitude']}" if r["latitude"] is not None else ""
         table.add_row(*(escape(str(v or "")) for v in (r["id"], r["entity"], r["country"], r["category"], r["place"],
                                                        where, r["date"], r["claim_id"], r["citations"])))
-    console.print(table)
-    console.print(f"{len(rows)} data points", highlight=False)
+    _console().print(table)
+    _console().print(f"{len(rows)} data points", highlight=False)
 
 
 @click.command("cite")
@@ -208,11 +221,11 @@ def cite_command(app, target: str, url: str, quote, accessed, note, lang, title,
         print_json(data)
         return
     what = "cited" if data["created"] else ("updated" if data["updated"] else "already cited")
-    console.print(f"{what}: {escape(resolved.label)} <- {escape(data['url'])}", highlight=False)
+    _console().print(f"{what}: {escape(resolved.label)} <- {escape(data['url'])}", highlight=False)
     if data["source_created"]:
-        console.print("  now tracking this URL; it is captured at the next `archiver run`", highlight=False)
+        _console().print("  now tracking this URL; it is captured at the next `archiver run`", highlight=False)
     elif status:
-        console.print(f"  quote {status} in the latest capture", highlight=False)
+        _console().print(f"  quote {status} in the latest capture", highlight=False)
 
 
 @click.command("import")
@@ -240,16 +253,16 @@ def import_command(app, file: str, encoding: str | None, as_json: bool) -> None:
     if as_json:
         print_json(summary.as_json())
         return
-    console.print(
+    _console().print(
         f"{summary.rows} rows: {summary.added} added, {summary.already} already tracked, {summary.updated} updated, "
         f"{len(summary.rejected)} rejected (new: {summary.new_sources} sources, {summary.new_claims} claims, "
         f"{summary.new_datapoints} data points, {summary.new_citations} citations)",
         highlight=False,
     )
     for item in summary.rejected:
-        console.print(f"  [red]rejected[/] line {item.line}: {escape(item.reason)}", highlight=False)
+        _console().print(f"  [red]rejected[/] line {item.line}: {escape(item.reason)}", highlight=False)
     for warning in summary.warnings:
-        console.print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)
+        _console().print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)
 
 
 @click.command("export")
@@ -299,7 +312,7 @@ def export_command(app, file: str | None, bom: bool, warc_path: str | None, wacz
     for kind, info in written.items():
         if info["path"] != "-":
             what = f"{info['rows']} rows" if kind == "csv" else f"{info['captures']} captures"
-            console.print(f"wrote {what} to {escape(str(info['path']))}", highlight=False)
+            _console().print(f"wrote {what} to {escape(str(info['path']))}", highlight=False)
 
 
 def _export_archives(session, warc_path, wacz_path, source_urls, claim_ids, since) -> dict:
@@ -391,7 +404,7 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
             Path(output).write_text(text, encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write {output}: {exc.strerror or exc}")
-        console.print(f"wrote {escape(output)}", highlight=False)
+        _console().print(f"wrote {escape(output)}", highlight=False)
     else:
         click.echo(text, nl=not text.endswith("\n"))
 

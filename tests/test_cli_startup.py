@@ -84,9 +84,10 @@ def test_version_imports_no_command(tmp_path):
     assert heavy(modules, HEAVY + ("sqlalchemy", "rich", "evidence", "archiver.cli.sources", "archiver.db")) == []
 
 
-# What the read commands do without: they read through archiver.readdb with the driver alone.
+# What the read commands do without: they read through archiver.readdb with the driver alone,
+# and print with click.
 ORM = ("sqlalchemy", "archiver.db", "archiver.models", "archiver.store", "evidence.models", "evidence.claims",
-       "evidence.checks")
+       "evidence.checks", "rich")
 
 
 def test_status_and_report_import_only_what_reading_needs(tmp_path, cli):

@@ -103,3 +103,26 @@ def test_a_small_archive_shows_everything_without_a_more_line(cli, monkeypatch):
     result = cli("status")
     assert table_urls(result.output) == [url(1)]
     assert "more (use" not in result.output
+
+
+def test_lines_are_aligned_and_notes_cut_to_a_terminal_width():
+    import click
+
+    from archiver.cli.sources import status_lines
+    from archiver.sources import SourceRow
+
+    def lines(width):
+        return [click.unstyle(line) for line in status_lines(rows, width)]
+
+    since = utcnow()
+    rows = [SourceRow(1, url(1), "deleted", since, "status 200, but the text says 页面不存在" * 3, None, since, None, 2,
+                      None, None, "zh"),
+            SourceRow(2, url(22), "unchanged", since, None, None, since, None, 12, None, None, "en")]
+    whole = lines(None)
+    assert [line.split()[0] for line in whole] == ["state", "deleted", "unchanged"]
+    assert len({line.index("http") for line in whole[1:]}) == 1
+    assert whole[1].endswith("页面不存在") and whole[2].endswith(url(22))
+    cut = lines(120)
+    assert cut[1].endswith("…") and cut[1].startswith(whole[1][:90])
+    assert sum(2 if "\u4e00" <= c <= "\u9fff" else 1 for c in cut[1]) <= 120
+    assert lines(60) == whole  # too narrow to cut: the terminal wraps the note

@@ -1,20 +1,21 @@
 """Commands about sources and captures: add, run, status, show, runs, diff.
 
-`status` reads through archiver.readdb and imports no SQLAlchemy (it is the command people
-run most, on archives of tens of thousands of sources); the other commands use the ORM, and
-import it inside the command.
+`status` reads through archiver.readdb and imports neither SQLAlchemy nor rich (it is the
+command people run most, on archives of tens of thousands of sources, and those imports took
+longer than its work); the other commands use the ORM and rich tables, imported inside the
+command.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
+import unicodedata
 from datetime import datetime, timezone
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
-from archiver.cli.app import App, console, fail, pass_app, print_json, tracked_source
+from archiver.cli.app import App, fail, pass_app, print_json, tracked_source
 from archiver.sources import list_sources, parse_interval, source_captures, state_counts, status_rows, wayback_counts
 from archiver.urls import InvalidURL, normalise_url
 
@@ -23,9 +24,11 @@ STATE_STYLES = {
     "moved": "blue", "deleted": "bold red", "unreachable": "magenta",
 }
 # The status table lists the sources with problems first, in this order, then the others;
-# and it stops at TABLE_LIMIT rows unless told otherwise (rendering 50,000 rows takes 40 s).
+# and it stops at TABLE_LIMIT rows unless told otherwise.
 PROBLEM_STATES = ("deleted", "altered", "moved", "unreachable")
 TABLE_LIMIT = 200
+STATUS_COLUMNS = ("state", "since", "last checked", "captures", "url", "note")
+NOTE_MIN = 20
 
 
 def when(value: datetime | None) -> str:
@@ -62,6 +65,7 @@ def add(app: App, url: str, lang, title, publisher, interval, as_json: bool) -> 
         normalise_url(url)
     except InvalidURL as exc:
         fail(str(exc), code=2)
+    from archiver.cli.app import console
     from archiver.sources import add_source
 
     with app.sessions.begin() as session:
@@ -107,9 +111,11 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
     """
     import asyncio
 
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from archiver.capture import capture_pass
+    from archiver.cli.app import console
     from archiver.models import utcnow
 
     config, sessions = app.config, app.sessions
@@ -207,6 +213,7 @@ def status(app: App, state: str | None, as_json: bool, limit: int | None, show_a
 
     The table shows the sources with problems first (deleted, altered, moved, unreachable),
     then the others, each in the order added; at most 200 rows unless --limit N or --all.
+    On a terminal, notes are cut at its width; piped, lines are whole.
     """
     if show_all and limit is not None:
         fail("give --limit N or --all, not both", code=2)
@@ -221,25 +228,65 @@ def status(app: App, state: str | None, as_json: bool, limit: int | None, show_a
     if as_json:
         print_json([row.as_json() for row in rows])
         return
-    table = Table(show_lines=False, header_style="bold")
-    for name in ("state", "since", "last checked", "captures", "url", "note"):
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        note = row.last_error or (row.state_reason if row.state not in ("unchanged", "new") else "") or ""
-        if row.state == "unreachable" and row.unreachable_since:
-            note = f"unreachable for {ago(row.unreachable_since)}: {note}"
-        if row.state == "moved" and row.final_url:
-            note = f"now at {row.final_url}"
-        table.add_row(
-            f"[{STATE_STYLES.get(row.state, '')}]{row.state}[/]", when(row.state_since), when(row.last_checked),
-            str(row.captures), row.url, note,
-        )
-    console.print(table)
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    lines = status_lines(rows, width)
     hidden = (counts.get(state, 0) if state else sum(counts.values())) - len(rows)
     if hidden > 0:
-        console.print(f"... and {hidden:,} more (use --limit N or --all to see them, --json for scripts)", highlight=False)
+        lines.append(f"... and {hidden:,} more (use --limit N or --all to see them, --json for scripts)")
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no sources tracked yet"
-    console.print(f"{sum(counts.values())} sources: {summary}" + (f"; {extra}" if extra else ""), highlight=False)
+    lines.append(f"{sum(counts.values())} sources: {summary}" + (f"; {extra}" if extra else ""))
+    click.echo("\n".join(lines))
+
+
+def _note(row) -> str:
+    note = row.last_error or (row.state_reason if row.state not in ("unchanged", "new") else "") or ""
+    if row.state == "unreachable" and row.unreachable_since:
+        note = f"unreachable for {ago(row.unreachable_since)}: {note}"
+    if row.state == "moved" and row.final_url:
+        note = f"now at {row.final_url}"
+    return note
+
+
+def _styled(text: str, rich_style: str) -> str:
+    """`text` in a STATE_STYLES style, as ANSI codes (click.echo drops them when not on a terminal)."""
+    words = rich_style.split()
+    colours = [w for w in words if w not in ("bold", "dim")]
+    return click.style(text, fg=colours[0] if colours else None, bold="bold" in words or None, dim="dim" in words or None)
+
+
+def _cut(text: str, columns: int) -> str:
+    """`text` cut to fit `columns` terminal columns (Chinese characters take two), with "…" when cut."""
+    widths = [2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text]
+    if sum(widths) <= columns:
+        return text
+    used = end = 0
+    for end, char_width in enumerate(widths):
+        if used + char_width > columns - 1:
+            break
+        used += char_width
+    return text[:end] + "…" if columns > 0 else ""
+
+
+def status_lines(rows, width: int | None) -> list[str]:
+    """The status table as plain aligned lines, a header then one line per source, the state
+    coloured on a terminal; the note (last column) cut to fit `width` columns when that leaves
+    it NOTE_MIN columns (None, or a narrower terminal: kept whole, and the terminal wraps it).
+
+    Not a rich Table: rich takes ~1 ms a row to measure and render one, longer than the rest of
+    `archiver status` together for the default 200 rows; one line per source also keeps the
+    output greppable (`archiver status --all | grep gov.cn`)."""
+    cells = [(row.state, when(row.state_since), when(row.last_checked), str(row.captures), row.url) for row in rows]
+    widths = [max([len(name), *(len(c[i]) for c in cells)]) for i, name in enumerate(STATUS_COLUMNS[:-1])]
+    lead = sum(widths) + 2 * len(widths)
+    header = "  ".join(name.ljust(w) for name, w in zip(STATUS_COLUMNS, widths)) + "  " + STATUS_COLUMNS[-1]
+    lines = [click.style(header, bold=True)]
+    for row, cell in zip(rows, cells):
+        note = _note(row)
+        if width is not None and width - lead >= NOTE_MIN:
+            note = _cut(note, width - lead)
+        state = _styled(cell[0].ljust(widths[0]), STATE_STYLES.get(row.state, ""))
+        lines.append(("  ".join([state, *(c.ljust(w) for c, w in zip(cell[1:], widths[1:]))]) + "  " + note).rstrip())
+    return lines
 
 
 def _status_extras(db) -> str:
@@ -278,6 +325,10 @@ def capture_json(c) -> dict:
 @pass_app
 def show(app: App, url: str, as_json: bool) -> None:
     """The history of one source: every capture, oldest first."""
+    from rich.table import Table
+
+    from archiver.cli.app import console
+
     with app.sessions() as session:
         source = tracked_source(session, url)
         captures = source_captures(session, source)
@@ -312,8 +363,11 @@ def runs(app: App, limit: int, as_json: bool) -> None:
     recorded an error (see `archiver status`). A run stopped by a signal or a crash shows as
     interrupted.
     """
+    from rich.markup import escape
+    from rich.table import Table
     from sqlalchemy import func, or_, select
 
+    from archiver.cli.app import console
     from archiver.models import Capture, Run
 
     with app.sessions() as session:
@@ -358,6 +412,7 @@ def diff(app: App, url: str, from_id: int | None, to_id: int | None, context: in
     Word by word for English, by word segment for Chinese; removed text is marked [-like this-],
     added text {+like this+}.
     """
+    from archiver.cli.app import console
     from archiver.diff import diff_texts, render_terminal, summary
     from archiver.store import get_text
 
