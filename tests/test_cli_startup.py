@@ -140,3 +140,25 @@ def test_help_lists_plugin_commands_with_their_help(tmp_path):
     assert result.returncode == 0
     assert "report " in result.stdout and "The citation report for CLAIM_ID" in result.stdout
     assert "status " in result.stdout and "One row per source" in result.stdout
+
+
+def test_plugin_entry_points_are_found_as_importlib_metadata_finds_them(tmp_path, monkeypatch):
+    from importlib.metadata import entry_points
+
+    for group in (plugins.GROUP, "console_scripts"):
+        assert [(e.name, e.value) for e in plugins._scan_entry_points(group)] == \
+            [(e.name, e.value) for e in entry_points(group=group)]
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, value in ((first, "json"), (second, "csv")):
+        info = folder / "Extra.Plugin-1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "entry_points.txt").write_text(
+            f"# comment\n[console_scripts]\nx = y:z\n\n[{plugins.GROUP}]\nextra = {value}\nnamed = json:dumps\n",
+            encoding="utf-8")
+    monkeypatch.syspath_prepend(str(second))
+    monkeypatch.syspath_prepend(str(first))
+    found = {e.name: e for e in plugins._scan_entry_points(plugins.GROUP)}
+    assert found["extra"].value == "json"  # the first distribution of a name on sys.path wins
+    assert [(e.name, e.value) for e in plugins._scan_entry_points(plugins.GROUP)] == \
+        [(e.name, e.value) for e in entry_points(group=plugins.GROUP)]
+    assert found["named"].load() is json.dumps and found["extra"].load() is json
