@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archiver import TOOL_NAME, __version__, plugins, submissions
 from archiver.chain import add_captures
 from archiver.config import Config
-from archiver.extract import Extracted, extract
+from archiver.extract import Extracted, extract, extract_and_pack
 from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.models import Capture, Run, Source, utcnow
 from archiver.queue import (
@@ -45,7 +45,7 @@ from archiver.queue import (
     renew_leases,
     worker_name,
 )
-from archiver.store import get_texts, put_blobs, sha256_hex
+from archiver.store import Packed, get_texts, put_blobs, sha256_hex
 from archiver.verdict import Snapshot, Verdict, judge
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,11 @@ class Outcome:
     lease_lost: bool = False
     body_sha256: str | None = None
     text_sha256: str | None = None
+    # The body to store: compressed by the extraction worker, or raw when it was not extracted
+    # (the same bytes as the last good capture). fetch.body is dropped once it is packed.
+    body: bytes | Packed | None = None
+    body_size: int | None = None
+    text_blob: Packed | None = None  # the text compressed by the extraction worker
 
 
 @dataclass
@@ -204,7 +209,7 @@ class SiteContext:
 
 
 def _snapshot(job: Job, result: FetchResult, hops, text: str, full_text: str, kind: str, title: str | None,
-              body_sha: str | None) -> Snapshot:
+              body_sha: str | None, text_sha: str | None = None) -> Snapshot:
     if body_sha is None and result.body:
         body_sha = sha256_hex(result.body)
     return Snapshot(
@@ -215,7 +220,7 @@ def _snapshot(job: Job, result: FetchResult, hops, text: str, full_text: str, ki
         text=text,
         full_text=full_text,
         body_sha256=body_sha,
-        text_sha256=sha256_hex(text.encode("utf-8")) if text else None,
+        text_sha256=text_sha or (sha256_hex(text.encode("utf-8")) if text else None),
         error_kind=result.error_kind,
         error=result.error,
         kind=kind,
@@ -235,6 +240,13 @@ class Pipeline:
     async def extract(self, body: bytes, content_type: str | None, url: str) -> Extracted:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, extract, body, content_type, url)
+
+    async def extract_and_pack(
+        self, body: bytes, content_type: str | None, url: str, sha256: str
+    ) -> tuple[Extracted, Packed, Packed | None]:
+        """Extract a body to be stored, and compress it and its text, in the pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, extract_and_pack, body, content_type, url, sha256)
 
     async def judge(self, previous: Snapshot | None, current: Snapshot, not_found: str | None, home: str | None) -> Verdict:
         """The verdict against the previous good capture.
@@ -284,27 +296,36 @@ class Pipeline:
         text = full_text = ""
         kind = "other"
         body_sha = None
+        body: bytes | Packed | None = result.body or None
+        text_blob = None
         if result.body and result.status is not None:
             body_sha = sha256_hex(result.body)
             if prev is not None and body_sha == prev.snapshot.body_sha256 and result.status == prev.snapshot.status:
                 text = full_text = prev.snapshot.text
                 kind = prev.kind
             else:
-                extracted = await self.extract(result.body, result.content_type, result.final_url or job.url)
+                extracted, body, text_blob = await self.extract_and_pack(
+                    result.body, result.content_type, result.final_url or job.url, body_sha)
                 if extracted.meta_refresh and extracted.meta_refresh != (result.final_url or job.url):
                     followed = await self.fetcher.fetch(extracted.meta_refresh)
                     hops = hops + [(0, extracted.meta_refresh)] + [(h.status, h.location) for h in followed.redirects]
                     followed.redirects = result.redirects + [Hop(url=result.final_url or job.url, status=0, location=extracted.meta_refresh)] + followed.redirects
                     followed.requested_url = job.url
                     result = followed
-                    body_sha = None
-                    extracted = None
+                    body_sha = sha256_hex(result.body) if result.body else None
+                    body = result.body or None
+                    extracted = text_blob = None
                     if result.body and result.status is not None:
-                        extracted = await self.extract(result.body, result.content_type, result.final_url or job.url)
+                        extracted, body, text_blob = await self.extract_and_pack(
+                            result.body, result.content_type, result.final_url or job.url, body_sha)
                 if extracted is not None:
                     text, full_text, kind = extracted.text, extracted.full_text, extracted.kind
         title = extracted.title if extracted else (prev.page_title if prev and text else None)
-        current = _snapshot(job, result, hops, text, full_text, kind, title, body_sha)
+        current = _snapshot(job, result, hops, text, full_text, kind, title, body_sha,
+                            text_blob.sha256 if text_blob else None)
+        body_size = len(result.body) if result.body else None
+        if isinstance(body, Packed):
+            result.body = b""
         not_found = home = None
         if self.config.verdict.probe_not_found and result.status == 200 and not result.error_kind:
             changed = prev is None or current.text_sha256 != prev.snapshot.text_sha256
@@ -313,8 +334,11 @@ class Pipeline:
             if hops:
                 home = await self.sites.home_text(result.final_url or job.url)
         verdict = await self.judge(prev.snapshot if prev else None, current, not_found, home)
+        if extracted is not None:
+            extracted.full_text = ""  # only the verdict reads it; the outcome may wait a while to be written
         return Outcome(job, result, extracted, text, verdict, hops=hops,
-                       body_sha256=current.body_sha256, text_sha256=current.text_sha256)
+                       body_sha256=current.body_sha256, text_sha256=current.text_sha256, body=body, body_size=body_size,
+                       text_blob=text_blob)
 
 
 def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_sha: str | None, text_sha: str | None) -> Capture:
@@ -338,7 +362,7 @@ def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_s
         content_type=result.content_type,
         charset=extracted.charset if extracted else (prev.charset if reused else None),
         body_sha256=body_sha,
-        body_size=len(result.body) if result.body else None,
+        body_size=outcome.body_size,
         text_sha256=text_sha,
         text_length=len(outcome.text) if outcome.text else 0,
         page_title=extracted.title if extracted else (prev.page_title if reused else None),
@@ -417,11 +441,11 @@ def write_outcomes(
             if not outcomes:
                 return 0
         # The hashes computed while capturing are the blob keys: no body is hashed twice.
-        with_body = [o for o in outcomes if o.fetch.body and not o.fetch.not_modified]
+        with_body = [o for o in outcomes if o.body and not o.fetch.not_modified]
         with_text = [o for o in outcomes if o.text]
-        body_keys, new_bodies = put_blobs(session, [o.fetch.body for o in with_body],
+        body_keys, new_bodies = put_blobs(session, [o.body for o in with_body],
                                           keys=[o.body_sha256 for o in with_body])
-        text_keys, _ = put_blobs(session, [o.text.encode("utf-8") for o in with_text],
+        text_keys, _ = put_blobs(session, [o.text_blob or o.text.encode("utf-8") for o in with_text],
                                  keys=[o.text_sha256 for o in with_text])
         body_of = {id(o): key for o, key in zip(with_body, body_keys)}
         text_of = {id(o): key for o, key in zip(with_text, text_keys)}

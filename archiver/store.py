@@ -7,52 +7,43 @@ the right content or `verify` reports it.
 
 from __future__ import annotations
 
-import hashlib
-
-import zstandard
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archiver.blobs import Packed, compress, decompress, sha256_hex
 from archiver.models import Blob
 
-_LEVEL = 6
+__all__ = ["MissingBlob", "Packed", "compress", "decompress", "get_blob", "get_text", "get_texts",
+           "put_blob", "put_blobs", "sha256_hex"]
 
 
 class MissingBlob(LookupError):
     """A capture refers to a body or text that is not in the store."""
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _row(key: str, item: bytes | Packed) -> dict:
+    if isinstance(item, Packed):
+        return {"sha256": key, "size": item.size, "codec": "zstd", "data": item.data}
+    return {"sha256": key, "size": len(item), "codec": "zstd", "data": compress(item)}
 
 
-def compress(data: bytes) -> bytes:
-    return zstandard.ZstdCompressor(level=_LEVEL).compress(data)
-
-
-def decompress(data: bytes) -> bytes:
-    return zstandard.ZstdDecompressor().decompress(data)
-
-
-def put_blobs(session: Session, items: list[bytes], keys: list[str | None] | None = None) -> tuple[list[str], int]:
+def put_blobs(session: Session, items: list[bytes | Packed], keys: list[str | None] | None = None) -> tuple[list[str], int]:
     """Store each byte string unless already present; return their SHA-256 keys, in order,
     and how many blobs were new.
 
-    keys: the items' SHA-256 when the caller has computed them already (None for any not
-    known); they must be right, as they become the blobs' names (`verify` re-hashes them).
-    Safe against a concurrent writer storing the same bytes (INSERT ... ON CONFLICT DO NOTHING).
+    items: raw bytes, or blobs already compressed by archiver.blobs.pack (named by their own
+    SHA-256). keys: the raw items' SHA-256 when the caller has computed them already (None for
+    any not known); they must be right, as they become the blobs' names (`verify` re-hashes
+    them). Safe against a concurrent writer storing the same bytes (INSERT ... ON CONFLICT DO
+    NOTHING).
     """
     known = keys or [None] * len(items)
-    keys = [key or sha256_hex(data) for key, data in zip(known, items)]
-    wanted = {key: data for key, data in zip(keys, items)}
+    keys = [item.sha256 if isinstance(item, Packed) else key or sha256_hex(item) for key, item in zip(known, items)]
+    wanted = {key: item for key, item in zip(keys, items)}
     if not wanted:
         return keys, 0
     existing = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(list(wanted)))))
-    rows = [
-        {"sha256": key, "size": len(data), "codec": "zstd", "data": compress(data)}
-        for key, data in wanted.items()
-        if key not in existing
-    ]
+    rows = [_row(key, item) for key, item in wanted.items() if key not in existing]
     if rows:
         if session.get_bind().dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert

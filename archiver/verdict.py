@@ -91,6 +91,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -447,8 +448,11 @@ def _comparable(text: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _reference_tokens(reference: str, prepare) -> list[str]:
-    """The tokens of a site's not-found or home page, prepared once for all the site's captures."""
-    return _tokens(prepare(reference))
+    """The tokens of a site's not-found or home page, prepared once for all the site's captures.
+
+    Interned: a cached page repeats the same words and CJK characters thousands of times, and
+    each token found is a new string object of 50-80 bytes; 64 pages held 13 MB per worker."""
+    return [sys.intern(token) for token in _tokens(prepare(reference))]
 
 
 def _closeness(snapshot: Snapshot, reference: str, prepare, cutoff: float) -> float:

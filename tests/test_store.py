@@ -1,7 +1,9 @@
 import pytest
 from sqlalchemy import func, select
 
+from archiver.blobs import pack
 from archiver.db import open_database
+from archiver.extract import extract, extract_and_pack
 from archiver.models import Blob
 from archiver.store import MissingBlob, get_blob, get_text, get_texts, put_blob, put_blobs, sha256_hex
 
@@ -22,6 +24,32 @@ def test_blobs_are_stored_once_and_compressed(db_url):
         assert len(stored.data) < len(body) / 10
     with sessions() as session:
         assert get_blob(session, sha256_hex(body)) == body
+
+
+def test_blobs_packed_ahead_are_stored_as_they_are(db_url):
+    """A body compressed by an extraction worker (blobs.pack) is stored without being compressed
+    again, under its own name and size, and reads back as the original bytes; it is deduplicated
+    against the same bytes stored raw."""
+    sessions = open_database(db_url)
+    body = "<html><title>通知</title><body><p>关于公开招标的公告 tender notice</p></body></html>".encode("gbk") * 300
+    packed = pack(body)
+    with sessions.begin() as session:
+        keys, new = put_blobs(session, [packed, body], keys=[None, None])
+        assert keys == [sha256_hex(body)] * 2 and new == 1
+        stored = session.get(Blob, keys[0])
+        assert (stored.size, stored.data) == (len(body), packed.data)
+    with sessions() as session:
+        assert get_blob(session, keys[0]) == body
+
+
+def test_extract_and_pack_is_extract_plus_the_packed_body():
+    body = "<html><head><meta charset=gbk><title>公告</title></head><body><p>新疆公安厅采购人脸识别系统。</p></body></html>".encode("gbk")
+    extracted, packed, text = extract_and_pack(body, "text/html", "http://example.cn/a", sha256_hex(body))
+    assert extracted == extract(body, "text/html", "http://example.cn/a")
+    assert "人脸识别" in extracted.text
+    assert packed == pack(body)
+    assert text == pack(extracted.text.encode("utf-8"))
+    assert extract_and_pack(b"\x00\x01", "application/octet-stream", "http://example.cn/b")[2] is None
 
 
 def test_text_round_trip_and_missing(db_url):
