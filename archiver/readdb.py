@@ -12,8 +12,9 @@ the standard library's sqlite3, or psycopg 3 for a PostgreSQL URL.
   imports SQLAlchemy and Alembic: only then).
 - `Reader.of_session(session)` reads on an SQLAlchemy session's own DB-API connection, inside
   its transaction, so code that holds a session runs the same queries and sees its writes.
-- Queries are written once for both drivers, with `?` placeholders (`in_list` for IN);
-  `utc()` and `Reader.json()` turn stored timestamps and JSON into what the ORM returns.
+- Queries are written once for both drivers, with `?` placeholders (`in_list` and `chunks`
+  for IN lists); `utc()` and `Reader.json()` turn stored timestamps and JSON into what the ORM
+  returns.
 
 The head revision reading (`script_heads`) and `DatabaseError` live here so that this module
 needs nothing from archiver.db; archiver.db imports them.
@@ -98,6 +99,12 @@ def utc(value: datetime | str | None) -> datetime | None:
 def in_list(values: Sequence) -> str:
     """The placeholders of an IN list of len(values) items: "(?, ?, ?)"."""
     return "(" + ", ".join("?" * len(values)) + ")"
+
+
+def chunks(items: Sequence, size: int = 500):
+    """`items` in slices of `size`: IN lists stay well under both drivers' parameter limits."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 _PYFORMAT: dict[str, str] = {}
@@ -201,7 +208,11 @@ def _open_sqlite(target: tuple[str, dict]) -> Reader | None:
     if not kwargs.get("uri") and not os.path.isfile(database):
         return None
     connection = sqlite3.connect(database, **kwargs)
-    connection.execute("PRAGMA query_only=ON")
+    try:
+        connection.execute("PRAGMA query_only=ON")
+    except sqlite3.Error:
+        connection.close()
+        raise
     return Reader(connection, "sqlite", close=connection.close)
 
 
@@ -278,9 +289,3 @@ def _in_memory(url: str) -> Reader:
     engine = open_database(url).kw["bind"]
     raw = engine.raw_connection()
     return Reader(raw.driver_connection, "sqlite", close=raw.close)
-
-
-def chunks(items: Sequence, size: int = 500):
-    """`items` in slices of `size`: IN lists stay well under both drivers' parameter limits."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
