@@ -462,10 +462,9 @@ def write_outcomes(
         for o, capture in zip(outcomes, captures):
             _apply_to_source(sources[o.job.source_id], capture, o.verdict, config, now)
         session.flush()
+        plugins.after_captures(session, [(sources[o.job.source_id], capture, o.text) for o, capture in zip(outcomes, captures)])
         for o, capture in zip(outcomes, captures):
-            source = sources[o.job.source_id]
-            plugins.after_capture(session, source, capture, o.text)
-            submissions.after_capture(session, source, capture, config.wayback)
+            submissions.after_capture(session, sources[o.job.source_id], capture, config.wayback)
         return new_bodies
 
 

@@ -7,6 +7,9 @@ A plugin is a module named in the `archiver.plugins` entry-point group. It may d
   module that keeps its own imports light costs the CLI's start-up nothing;
 - `after_capture(session, source, capture, text)`: called in the transaction that stores each
   capture (the evidence package checks every citation's quote there);
+- `after_captures(session, stored)`: the same for a batch, `stored` being (source, capture,
+  text) triples; a capture pass calls it once per batch it writes, so a plugin can look up the
+  whole batch in one query. A plugin without it gets `after_capture` once per capture;
 - `context(session, source_ids)`: extra data for status/report output (optional);
 - `claims_for_sources(session, source_ids)`: what each source is cited for, as
   {source_id: [{"claim": id, "claim_text": ..., "datapoint": id, "quote": ..., ...}]}; the
@@ -174,10 +177,23 @@ def resolve(command):
 
 def after_capture(session, source, capture, text: str) -> None:
     """Run every plugin's after_capture hook for a freshly stored capture."""
+    after_captures(session, [(source, capture, text)])
+
+
+def after_captures(session, stored: list[tuple]) -> None:
+    """Run every plugin's hook for a batch of freshly stored captures, (source, capture, text)
+    each: its `after_captures` with the whole batch, or else its `after_capture` for each."""
+    if not stored:
+        return
     for plugin in load_plugins():
+        batch_hook = getattr(plugin, "after_captures", None)
+        if batch_hook is not None:
+            batch_hook(session, stored)
+            continue
         hook = getattr(plugin, "after_capture", None)
         if hook is not None:
-            hook(session, source, capture, text)
+            for source, capture, text in stored:
+                hook(session, source, capture, text)
 
 
 def commands() -> list:

@@ -82,16 +82,25 @@ def _row(citation_id: int, capture_id: int, match: QuoteMatch) -> QuoteCheck:
 
 def record_checks(session: Session, source: Source, capture: Capture, text: str) -> list[QuoteCheck]:
     """Check every quoted citation of `source` against a freshly stored capture; returns the rows added."""
-    kind = evidence_kind(capture)
-    if kind is None:
-        return []
-    citations = _quoted(session.scalars(select(Citation).where(Citation.source_id == source.id).order_by(Citation.id)))
-    if not citations:
-        return []
+    return record_checks_many(session, [(source, capture, text)])
+
+
+def record_checks_many(session: Session, stored: list[tuple[Source, Capture, str]]) -> list[QuoteCheck]:
+    """record_checks for a batch of (source, capture, text), looking up the batch's citations in
+    one query per CHUNK sources (a pass stores its captures in batches, most of them uncited)."""
+    telling = [(source, capture, text, kind) for source, capture, text in stored
+               if (kind := evidence_kind(capture)) is not None]
+    ids = sorted({source.id for source, *_ in telling})
+    cited: dict[int, list[Citation]] = defaultdict(list)
+    for chunk in _chunks(ids):
+        query = select(Citation).where(Citation.source_id.in_(chunk)).order_by(Citation.id)
+        for citation in _quoted(session.scalars(query)):
+            cited[citation.source_id].append(citation)
     rows = []
-    for citation in citations:
-        match = deleted_match(capture.verdict_reason) if kind == "deleted" else check_quote(citation.quote, text)
-        rows.append(_row(citation.id, capture.id, match))
+    for source, capture, text, kind in telling:
+        for citation in cited.get(source.id, ()):
+            match = deleted_match(capture.verdict_reason) if kind == "deleted" else check_quote(citation.quote, text)
+            rows.append(_row(citation.id, capture.id, match))
     session.add_all(rows)
     return rows
 

@@ -20,9 +20,14 @@ lazy_commands = {
 
 def after_capture(session, source, capture, text: str) -> None:
     """Check the quote of every citation of `source` against the capture just stored (see evidence.checks)."""
-    from evidence.checks import record_checks
+    after_captures(session, [(source, capture, text)])
 
-    record_checks(session, source, capture, text)
+
+def after_captures(session, stored: list[tuple]) -> None:
+    """after_capture for a batch of (source, capture, text): the batch's citations in one query."""
+    from evidence.checks import record_checks_many
+
+    record_checks_many(session, stored)
 
 
 def __getattr__(name: str):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from archiver.capture import run_pass
 from archiver.db import open_database
-from archiver.models import Capture
-from evidence.checks import backfill_checks
+from archiver.models import Capture, Source
+from archiver.store import get_text
+from evidence.checks import backfill_checks, record_checks_many
 from evidence.claims import Target, add_claim, cite
 from evidence.models import Citation, QuoteCheck
 
@@ -106,3 +107,32 @@ def test_backfill_checks_a_late_citation_against_every_earlier_capture_once(site
     ]
     with sessions.begin() as session:
         assert backfill_checks(session, [session.get(Citation, late)]) == 0
+
+
+def test_a_batch_of_captures_looks_up_its_citations_in_one_query(site, config, sessions):
+    """A pass stores captures in batches; the quote checks of a batch ask for its citations once."""
+    urls = [site.set(f"/deal{i}.html", EN.format(n=f"{i + 1},000")) for i in range(12)]
+    cited = {}
+    for i, url in enumerate(urls[:8]):
+        cited[url] = cite_now(sessions, url, f"installation of {i + 1},000 high-definition cameras", claim_id=f"c{i}")
+    run_pass(config, sessions, everything=True)
+    assert all([c[0] for c in checks(sessions, cid)] == ["present"] for cid in cited.values())
+
+    with sessions() as session:
+        sources = session.scalars(select(Source).order_by(Source.id)).all()
+        stored = []
+        for source in sources:
+            capture = session.get(Capture, source.last_capture_id)
+            stored.append((source, capture, get_text(session, capture.text_sha256)))
+        statements = []
+        engine = session.get_bind()
+        listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            rows = record_checks_many(session, stored)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert len([s for s in statements if "FROM citations" in s]) == 1
+        assert sorted(row.citation_id for row in rows) == sorted(cited.values())
+        assert {row.status for row in rows} == {"present"}
+        session.rollback()
