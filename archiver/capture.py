@@ -16,9 +16,7 @@ import asyncio
 import concurrent.futures
 import functools
 import logging
-import multiprocessing
 import os
-import threading
 import time
 import uuid
 from collections import Counter
@@ -36,6 +34,7 @@ from archiver.config import Config
 from archiver.extract import Extracted, extract, extract_and_pack
 from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.models import Capture, Run, Source, utcnow
+from archiver.pool import make_pool
 from archiver.queue import (
     claim_sources,
     hold_leases,
@@ -51,8 +50,6 @@ from archiver.verdict import Snapshot, Verdict, judge
 log = logging.getLogger(__name__)
 
 CAPTURE_SETTINGS = ("fetch", "capture", "verdict")
-POOL_PRELOAD = ["archiver.forkserver_preload"]
-PARENT_CHECK_SECONDS = 1.0
 # Captures written per transaction, at most; and the writer waits this long between two
 # transactions to let a batch fill (a few large transactions cost less than many small ones).
 WRITE_BATCH = 100
@@ -474,38 +471,13 @@ def _prepare_jobs(session: Session, ids: list[int]) -> list[Job]:
     return [Job(s.id, s.url, previous.get(s.id)) for s in sources]
 
 
-def _exit_with(pid: int) -> None:
-    """Extraction worker start-up: exit as soon as the process running the pass is gone.
-
-    A pass killed with SIGKILL (the OOM killer, `kill -9`, a container stopped without grace)
-    cannot shut its pool down, and the workers would wait for work forever, holding their
-    memory, and keep the fork server alive with them.
-    """
-
-    def watch() -> None:
-        while True:
-            time.sleep(PARENT_CHECK_SECONDS)
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:
-                pass
-
-    threading.Thread(target=watch, name="archiver-pass-watch", daemon=True).start()
-
-
 def _make_pool(config: Config, expected: int) -> concurrent.futures.Executor | None:
-    """Extraction workers, started from a fork server that has loaded the extraction and verdict
-    code and their data once (archiver.forkserver_preload): they start at once and share that
-    memory."""
+    """The pass's extraction workers (archiver.pool), or None to extract in threads when the
+    machine has one core or the pass is too small to pay for starting them."""
     workers = config.capture.extract_workers or os.cpu_count() or 1
     if workers <= 1 or expected < 8:
         return None
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(POOL_PRELOAD)
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                  initializer=_exit_with, initargs=(os.getpid(),))
+    return make_pool(workers)
 
 
 def count_due(session: Session, everything: bool = False, source_ids: list[int] | None = None) -> int:

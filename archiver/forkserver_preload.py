@@ -1,4 +1,4 @@
-"""Imported once by the extraction pool's fork server, never by a pass itself.
+"""Imported once by the extraction pool's fork server (archiver.pool), never by a pass itself.
 
 The workers are forked from that server, so whatever it loads they share, page for page,
 until they write to it: the extraction and verdict code, the libraries extraction imports on
@@ -14,7 +14,7 @@ import trafilatura  # noqa: F401
 import trafilatura.settings  # noqa: F401
 import trafilatura.utils  # noqa: F401
 
-from archiver import extract, verdict  # noqa: F401
+from archiver import extract, pool, verdict  # noqa: F401
 
 extract.preload_fallback_stoplists()
 gc.freeze()
