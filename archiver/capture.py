@@ -232,11 +232,13 @@ class Pipeline:
         self.config = config
         self.pool = pool
         self.fetcher = Fetcher(config.fetch)
-        self.sites = SiteContext(self.fetcher, self.extract)
+        self.sites = SiteContext(self.fetcher, self.extract_visible)
 
-    async def extract(self, body: bytes, content_type: str | None, url: str) -> Extracted:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, extract, body, content_type, url)
+    async def extract_visible(self, body: bytes, content_type: str | None, url: str) -> Extracted:
+        """Extract a page's visible text only (no main text), in the pool: what a site's
+        not-found and home pages are compared by."""
+        call = functools.partial(extract, body, content_type, url, main_text=False)
+        return await asyncio.get_running_loop().run_in_executor(self.pool, call)
 
     async def extract_and_pack(
         self, body: bytes, content_type: str | None, url: str, sha256: str

@@ -105,6 +105,19 @@ def test_full_text_keeps_page_furniture_without_scripts_or_counters(gov_gbk):
     assert "86420" not in gov_gbk.full_text
 
 
+@pytest.mark.parametrize("codec, meta", [("gbk", "gbk"), ("gb18030", None), ("utf-8", "utf-8"), ("utf-8", None)])
+def test_visible_text_only_is_the_full_extraction_without_its_main_text(codec, meta):
+    """main_text=False (for a site's not-found and home pages) gives the same visible text, title
+    and refresh as a full extraction, and no main text."""
+    body = gov_page(meta).encode(codec)
+    full = extract(body, "text/html", GOV_URL)
+    visible = extract(body, "text/html", GOV_URL, main_text=False)
+    assert visible.full_text == full.full_text and "稀土资源保护" in visible.full_text
+    assert (visible.kind, visible.charset, visible.meta_refresh) == (full.kind, full.charset, full.meta_refresh)
+    assert visible.title == full.full_text.splitlines()[0] and visible.title.startswith(full.title)
+    assert visible.text == "" and "稀土" in full.text
+
+
 def test_reserved_in_other_encoding_and_markup_gives_identical_text(gov_gbk):
     utf8 = extract(
         reformatted(gov_page(None, counter=12399, hot_prefix="全市第")).encode("utf-8"),
