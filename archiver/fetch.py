@@ -31,7 +31,6 @@ from archiver.config import FetchConfig
 
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf;q=0.9,*/*;q=0.8"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-IDLE_CONNECTIONS_PER_SLOT = 4
 ERROR_KINDS = (
     "timeout",
     "connect",
@@ -268,13 +267,10 @@ class Fetcher:
     async def __aenter__(self) -> "Fetcher":
         self._running = asyncio.Semaphore(self.config.concurrency)
         self._hosts = {}
-        # Requests in flight are bounded by self._running; the pool may keep more connections
-        # open, idle, so that a site's next page reuses its connection a few turns later instead
-        # of a TCP (and often TLS) handshake after another site's connection took its place.
-        connections = self.config.concurrency * IDLE_CONNECTIONS_PER_SLOT
         self._transport = httpx.AsyncHTTPTransport(
             trust_env=False,
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            limits=httpx.Limits(max_connections=self.config.concurrency,
+                                max_keepalive_connections=self.config.concurrency),
         )
         self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False,
                                          timeout=httpx.Timeout(self.config.timeout), transport=self._transport)
