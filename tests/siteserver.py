@@ -46,7 +46,8 @@ class Site:
 
             def _answer(self, head: bool) -> None:
                 with site.lock:
-                    site.requests.append({"path": self.path, "headers": dict(self.headers), "time": time.time()})
+                    site.requests.append({"path": self.path, "headers": dict(self.headers), "time": time.time(),
+                                          "client": self.client_address})
                     page = site.pages.get(self.path) or site.pages.get(self.path.split("?")[0])
                 if page is None:
                     page = site.pages.get("__default__") or Page(b"<html><body><h1>404 Not Found</h1></body></html>", status=404)

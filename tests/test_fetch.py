@@ -451,6 +451,21 @@ def test_global_concurrency_limits_all_hosts(site, second_site):
     assert second - first >= 0.3 - JITTER
 
 
+def test_connections_are_reused_across_sites_taking_turns(site, second_site):
+    """With one request in flight at a time, two sites served in turn keep one connection each:
+    a site's next page does not pay for a new connection (a TLS handshake, on the web)."""
+    urls = [s.set(f"/turn{i}", f"page {i}") for i in range(4) for s in (site, second_site)]
+
+    async def go():
+        async with Fetcher(make_config(concurrency=1, per_host_delay=0)) as fetcher:
+            return [await fetcher.fetch(url) for url in urls]
+
+    assert [r.status for r in asyncio.run(go())] == [200] * 8
+    for s in (site, second_site):
+        clients = {r["client"] for r in s.requests if r["path"].startswith("/turn")}
+        assert len(clients) == 1, f"{len(clients)} connections to one site for 4 pages"
+
+
 def test_many_concurrent_fetches(site, second_site):
     urls = [site.set(f"/n{i}", f"第{i}页") for i in range(40)]
     urls += [second_site.set(f"/m{i}", f"page {i}") for i in range(20)]
