@@ -462,8 +462,8 @@ def write_outcomes(
             _apply_to_source(sources[o.job.source_id], capture, o.verdict, config, now)
         session.flush()
         plugins.after_captures(session, [(sources[o.job.source_id], capture, o.text) for o, capture in zip(outcomes, captures)])
-        for o, capture in zip(outcomes, captures):
-            submissions.after_capture(session, sources[o.job.source_id], capture, config.wayback)
+        submissions.after_captures(session, [(sources[o.job.source_id], capture) for o, capture in zip(outcomes, captures)],
+                                   config.wayback)
         return new_bodies
 
 

@@ -14,12 +14,13 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from archiver import plugins
 from archiver import wayback as wb
 from archiver import wayback_queue as wq
 from archiver import recover as rc
+from archiver import submissions
 from archiver.capture import run_pass
 from archiver.db import open_database
 from archiver.models import Capture, Source, WaybackJob, utcnow
@@ -122,6 +123,40 @@ def test_unchanged_pages_go_again_once_their_copy_is_old(site, wired, fake):
     assert open_jobs(sessions) == {urls[0]: "stale"}
     run_pass(config, sessions, everything=True)
     assert open_jobs(sessions) == {urls[0]: "stale"}, "a job already waiting is not queued twice"
+
+
+def test_a_batch_asks_its_submission_questions_in_a_few_queries(site, wired, fake):
+    """Whether each unchanged capture of a stored batch is due again (its newest copy, a recent
+    refusal) is asked for the whole batch at once, with the same answers as one by one."""
+    config, sessions = wired
+    urls = [site.set(f"/b/{i}.html", article(i)) for i in range(30)]
+    track(sessions, urls)
+    run_pass(config, sessions, everything=True)
+    wq.drain(config, sessions)
+    run_pass(config, sessions, everything=True)
+    old = wb.wayback_timestamp(utcnow() - timedelta(days=config.wayback.resubmit_after_days + 1))
+    with sessions.begin() as session:
+        session.execute(update(WaybackJob).where(WaybackJob.url.in_(urls[:10])).values(wayback_timestamp=old))
+        session.execute(update(Capture).where(Capture.requested_url.in_(urls[:10])).values(wayback_timestamp=old))
+        session.execute(update(WaybackJob).where(WaybackJob.url.in_(urls[:3])).values(status="failed", updated_at=utcnow()))
+
+    with sessions() as session:
+        stored = [(source, session.get(Capture, source.last_capture_id))
+                  for source in session.scalars(select(Source).order_by(Source.id))]
+        assert {capture.verdict for _, capture in stored} == {"unchanged"}
+        statements = []
+        engine = session.get_bind()
+        listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            reasons = submissions.submission_reasons(session, stored, config.wayback)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        one_by_one = [submissions.submission_reason(session, source, capture, config.wayback) for source, capture in stored]
+    expected = {url: "stale" for url in urls[3:10]}
+    assert {source.url: reason for (source, _), reason in zip(stored, reasons) if reason} == expected
+    assert reasons == one_by_one
+    assert len(statements) == 3
 
 
 def test_a_waiting_job_follows_the_newest_capture(site, wired, fake):
