@@ -226,6 +226,9 @@ def main() -> None:
     parser.add_argument("--workdir", help="folder for the web, the archive and logs (default: temporary)")
     parser.add_argument("--keep", action="store_true", help="keep a temporary workdir")
     parser.add_argument("--skip-floor", action="store_true")
+    parser.add_argument("--floor-check", type=float, default=0.1,
+                        help="share of the pages whose floor is measured again just before and just after pass 1, "
+                             "to show how much the machine's speed moved meanwhile (0: not done)")
     parser.add_argument("--json", dest="json_path", help="also write the results as JSON to this file")
     args = parser.parse_args()
 
@@ -301,14 +304,37 @@ def main() -> None:
         results["track_seconds"] = round(_track(f"sqlite:///{db_path}", urls), 1)
         empty = _store_stats(db_path)
 
+        check_file = workdir / "urls-check.txt"
+        check_urls = urls[::max(1, round(1 / args.floor_check))] if args.floor_check > 0 and not args.skip_floor else []
+        check_file.write_text("\n".join(check_urls) + "\n", encoding="utf-8")
+        check_cmd = [PYTHON, str(HERE / "floor.py"), str(check_file), "--concurrency", str(args.concurrency),
+                     "--workers", str(workers)]
+        if check_urls:
+            print(f"floor check before pass 1 ({len(check_urls)} pages) ...", file=sys.stderr)
+            m = measure.run(check_cmd, keep=keep, env=_environment(), cwd=str(workdir))
+            rows.append(_row("floor check before pass 1", m, len(check_urls), None))
+
         print("pass 1 (archiver run --all) ...", file=sys.stderr)
         m, summary1 = _run_pass(config, keep)
         after1 = _store_stats(db_path)
         store1 = {"file_bytes": after1["file_bytes"] - empty["file_bytes"],
                   "blob_bytes": after1["blob_bytes"] - empty["blob_bytes"]}
-        rows.append(_row("pass 1", m, args.pages, floor_rate, store1, floor_bound))
+        pass1_row = _row("pass 1", m, args.pages, floor_rate, store1, floor_bound)
+        rows.append(pass1_row)
         results["pass1"] = {"summary": {k: v for k, v in summary1.items() if k != "failures"},
                             "failures": len(summary1["failures"]), "store": after1}
+        if check_urls:
+            print("floor check after pass 1 ...", file=sys.stderr)
+            m = measure.run(check_cmd, keep=keep, env=_environment(), cwd=str(workdir))
+            rows.append(_row("floor check after pass 1", m, len(check_urls), None))
+            before, after = rows[-3], rows[-1]  # the checks on either side of pass 1
+            results["floor_check"] = {
+                "pages": len(check_urls),
+                "cpu_ms_per_page_before": round(before["cpu_seconds_per_page"] * 1000, 2),
+                "cpu_ms_per_page_after": round(after["cpu_seconds_per_page"] * 1000, 2),
+                "pages_per_second_before": before["pages_per_second"],
+                "pages_per_second_after": after["pages_per_second"],
+            }
         save()
 
         server_stats = _control(port, "phase/2")
@@ -317,13 +343,14 @@ def main() -> None:
         after2 = _store_stats(db_path)
         store2 = {"file_bytes": after2["file_bytes"] - after1["file_bytes"],
                   "blob_bytes": after2["blob_bytes"] - after1["blob_bytes"]}
-        rows.append(_row("pass 2", m, args.pages, floor_rate, store2, floor_bound))
+        pass2_row = _row("pass 2", m, args.pages, floor_rate, store2, floor_bound)
+        rows.append(pass2_row)
         results["pass2"] = {"summary": {k: v for k, v in summary2.items() if k != "failures"},
                             "failures": len(summary2["failures"]), "store": after2,
                             "details": _second_pass_details(db_path, summary2["run_id"], fates),
-                            "speedup_over_pass1": round(rows[-2]["wall_seconds"] / rows[-1]["wall_seconds"], 2),
-                            "cpu_bound_speedup": round(rows[-1]["cpu_bound_pages_per_second"]
-                                                       / rows[-2]["cpu_bound_pages_per_second"], 2)}
+                            "speedup_over_pass1": round(pass1_row["wall_seconds"] / pass2_row["wall_seconds"], 2),
+                            "cpu_bound_speedup": round(pass2_row["cpu_bound_pages_per_second"]
+                                                       / pass1_row["cpu_bound_pages_per_second"], 2)}
         results["server_total"] = _control(port, "stats") | {"phase_switch": server_stats}
     finally:
         server.terminate()
@@ -347,8 +374,14 @@ def main() -> None:
         print(f"pass 2: {results['pass2']['summary']['counts']}; speed-up over pass 1: "
               f"{results['pass2']['speedup_over_pass1']}x (CPU-bound: {results['pass2']['cpu_bound_speedup']}x)")
         if floor_bound:
-            print(f"CPU-bound pages/s against the floor's: pass 1 {rows[-2]['vs_floor_cpu_bound']}, "
-                  f"pass 2 {rows[-1]['vs_floor_cpu_bound']}")
+            print(f"CPU-bound pages/s against the floor's: pass 1 {pass1_row['vs_floor_cpu_bound']}, "
+                  f"pass 2 {pass2_row['vs_floor_cpu_bound']}")
+        check = results.get("floor_check")
+        if check:
+            print(f"floor check on {check['pages']} pages, just before and just after pass 1: "
+                  f"{check['cpu_ms_per_page_before']} and {check['cpu_ms_per_page_after']} ms of CPU per page, "
+                  f"{check['pages_per_second_before']} and {check['pages_per_second_after']} pages/s "
+                  f"(how much the machine's speed moved while pass 1 ran)")
         print(f"pass 2: {d['answered_304']} answered 304, {d['same_body_extraction_skipped']} same body "
               f"(extraction skipped), {d['new_bodies']} new bodies "
               f"({d['new_bodies_of_static_unchanged_pages']} of them from unchanged non-volatile pages)")
