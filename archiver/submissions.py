@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from archiver.config import WaybackConfig
 from archiver.models import Capture, Source, WaybackJob, utcnow
+from archiver.readdb import chunks
 
 SUBMIT_VERDICTS = ("new", "altered")
 
@@ -24,16 +25,11 @@ def _stamp(moment) -> str:
     return moment.strftime("%Y%m%d%H%M%S")
 
 
-def _in_chunks(ids: list[int], size: int = 500):
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
-
-
 def newest_copies(session: Session, source_ids: list[int]) -> dict[int, str]:
     """The timestamp (YYYYMMDDhhmmss) of the newest Wayback copy we know of, by source (from
     finished jobs and from copies recovered into captures); sources with none are left out."""
     newest: dict[int, str] = {}
-    for chunk in _in_chunks(sorted(set(source_ids))):
+    for chunk in chunks(sorted(set(source_ids))):
         for column, condition in (
             (WaybackJob, (WaybackJob.source_id.in_(chunk), WaybackJob.status == "done")),
             (Capture, (Capture.source_id.in_(chunk), Capture.wayback_timestamp.is_not(None))),
@@ -53,7 +49,7 @@ def newest_copy(session: Session, source_id: int) -> str | None:
 
 def _refused_since(session: Session, source_ids: list[int], cutoff) -> set[int]:
     refused: set[int] = set()
-    for chunk in _in_chunks(sorted(set(source_ids))):
+    for chunk in chunks(sorted(set(source_ids))):
         refused.update(session.scalars(
             select(WaybackJob.source_id).distinct()
             .where(WaybackJob.source_id.in_(chunk), WaybackJob.status == "failed", WaybackJob.updated_at >= cutoff)
@@ -71,24 +67,20 @@ def submission_reasons(session: Session, stored: list[tuple[Source, Capture]], c
     if not config.enabled:
         return [None] * len(stored)
     reasons: list[str | None] = []
-    unchanged = []
-    for source, capture in stored:
-        if capture.verdict is None or capture.origin != "live":
-            reasons.append(None)
-        elif capture.verdict in SUBMIT_VERDICTS:
-            reasons.append(capture.verdict)
-        else:
-            reasons.append("stale?" if capture.verdict == "unchanged" else None)
-            if capture.verdict == "unchanged":
-                unchanged.append(source.id)
+    unchanged: list[int] = []  # indexes of the live captures judged unchanged
+    for index, (_source, capture) in enumerate(stored):
+        live = capture.verdict is not None and capture.origin == "live"
+        reasons.append(capture.verdict if live and capture.verdict in SUBMIT_VERDICTS else None)
+        if live and capture.verdict == "unchanged":
+            unchanged.append(index)
     if unchanged:
         cutoff = utcnow() - timedelta(days=config.resubmit_after_days)
-        newest = newest_copies(session, unchanged)
-        recent = {source_id for source_id, stamp in newest.items() if stamp >= _stamp(cutoff)}
-        refused = _refused_since(session, [i for i in unchanged if i not in recent], cutoff)
-        for index, (source, _capture) in enumerate(stored):
-            if reasons[index] == "stale?":
-                reasons[index] = None if source.id in recent or source.id in refused else "stale"
+        ids = [stored[index][0].id for index in unchanged]
+        recent = {source_id for source_id, stamp in newest_copies(session, ids).items() if stamp >= _stamp(cutoff)}
+        refused = _refused_since(session, [i for i in ids if i not in recent], cutoff)
+        for index, source_id in zip(unchanged, ids):
+            if source_id not in recent and source_id not in refused:
+                reasons[index] = "stale"
     return reasons
 
 
@@ -109,7 +101,7 @@ def after_captures(session: Session, stored: list[tuple[Source, Capture]], confi
     reasons = submission_reasons(session, stored, config)
     due = sorted({source.id for (source, _capture), reason in zip(stored, reasons) if reason})
     open_jobs: dict[int, list[WaybackJob]] = {}
-    for chunk in _in_chunks(due):
+    for chunk in chunks(due):
         query = (select(WaybackJob)
                  .where(WaybackJob.source_id.in_(chunk), WaybackJob.status.in_(("pending", "running")))
                  .order_by(WaybackJob.id))

@@ -25,11 +25,10 @@ from sqlalchemy.orm import Session
 
 from archiver.models import Blob, Capture, Source
 from archiver.quotes import QuoteMatch, check_quote
+from archiver.readdb import chunks
 from archiver.store import decompress
 from evidence import LIVE_GOOD
 from evidence.models import Citation, QuoteCheck
-
-CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -87,12 +86,12 @@ def record_checks(session: Session, source: Source, capture: Capture, text: str)
 
 def record_checks_many(session: Session, stored: list[tuple[Source, Capture, str]]) -> list[QuoteCheck]:
     """record_checks for a batch of (source, capture, text), looking up the batch's citations in
-    one query per CHUNK sources (a pass stores its captures in batches, most of them uncited)."""
+    one query per 500 sources (a pass stores its captures in batches, most of them uncited)."""
     telling = [(source, capture, text, kind) for source, capture, text in stored
                if (kind := evidence_kind(capture)) is not None]
     ids = sorted({source.id for source, *_ in telling})
     cited: dict[int, list[Citation]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         query = select(Citation).where(Citation.source_id.in_(chunk)).order_by(Citation.id)
         for citation in _quoted(session.scalars(query)):
             cited[citation.source_id].append(citation)
@@ -105,16 +104,11 @@ def record_checks_many(session: Session, stored: list[tuple[Source, Capture, str
     return rows
 
 
-def _chunks(items: list, size: int = CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def load_texts(session: Session, shas: Iterable[str]) -> dict[str, str]:
     """Extracted texts by SHA-256, fetched in a few IN queries instead of one per capture."""
     wanted = sorted({sha for sha in shas if sha})
     texts: dict[str, str] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         for blob in session.scalars(select(Blob).where(Blob.sha256.in_(chunk))):
             data = decompress(blob.data) if blob.codec == "zstd" else blob.data
             texts[blob.sha256] = data.decode("utf-8")
@@ -133,7 +127,7 @@ def backfill_checks(session: Session, citations: Iterable[Citation]) -> int:
     for citation in quoted:
         by_source[citation.source_id].append(citation)
     captures: list[CaptureFacts] = []
-    for chunk in _chunks(sorted(by_source)):
+    for chunk in chunks(sorted(by_source)):
         rows = session.execute(
             select(Capture.id, Capture.source_id, Capture.origin, Capture.verdict, Capture.verdict_reason,
                    Capture.status_code, Capture.text_sha256)
@@ -145,7 +139,7 @@ def backfill_checks(session: Session, citations: Iterable[Citation]) -> int:
     if not captures:
         return 0
     done: set[tuple[int, int]] = set()
-    for chunk in _chunks([c.id for c in quoted]):
+    for chunk in chunks([c.id for c in quoted]):
         done.update(tuple(row) for row in session.execute(
             select(QuoteCheck.citation_id, QuoteCheck.capture_id).where(QuoteCheck.citation_id.in_(chunk))
         ))

@@ -14,14 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from archiver.models import Capture
+from archiver.readdb import chunks
 from evidence.models import Citation, Claim, DataPoint, QuoteCheck
-
-CHUNK = 500
-
-
-def _chunks(ids: list[int]):
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
 
 
 def _citation_rows(session: Session, condition) -> list[tuple[Citation, Claim | None, DataPoint | None]]:
@@ -55,7 +49,7 @@ def _describe(citation: Citation, claim: Claim | None, point: DataPoint | None) 
 def claims_for_sources(session: Session, source_ids: list[int]) -> dict[int, list[dict]]:
     """Every citation of the given sources, with the claim (or the data point's claim) it supports."""
     cited: dict[int, list[dict]] = {}
-    for chunk in _chunks(sorted(set(source_ids))):
+    for chunk in chunks(sorted(set(source_ids))):
         for citation, claim, point in _citation_rows(session, Citation.source_id.in_(chunk)):
             cited.setdefault(citation.source_id, []).append(_describe(citation, claim, point))
     return cited

@@ -76,6 +76,22 @@ def open_jobs(sessions) -> dict[str, str]:
         return dict(session.execute(select(WaybackJob.url, WaybackJob.reason).where(WaybackJob.status != "done")).all())
 
 
+def captured_and_saved(sessions, config, urls) -> None:
+    """Track `urls`, capture them, save them all to the (fake) Wayback Machine, capture them again."""
+    track(sessions, urls)
+    run_pass(config, sessions, everything=True)
+    wq.drain(config, sessions)
+    run_pass(config, sessions, everything=True)
+
+
+def age_copies(sessions, config, urls) -> None:
+    """Make the Wayback copies of `urls` older than resubmit_after_days."""
+    old = wb.wayback_timestamp(utcnow() - timedelta(days=config.wayback.resubmit_after_days + 1))
+    with sessions.begin() as session:
+        session.execute(update(WaybackJob).where(WaybackJob.url.in_(urls)).values(wayback_timestamp=old))
+        session.execute(update(Capture).where(Capture.requested_url.in_(urls)).values(wayback_timestamp=old))
+
+
 @pytest.mark.slow
 def test_only_new_and_altered_pages_are_submitted(site, wired, fake):
     config, sessions = wired
@@ -109,16 +125,10 @@ def test_only_new_and_altered_pages_are_submitted(site, wired, fake):
 def test_unchanged_pages_go_again_once_their_copy_is_old(site, wired, fake):
     config, sessions = wired
     urls = [site.set(f"/s/{i}.html", article(i)) for i in range(4)]
-    track(sessions, urls)
-    run_pass(config, sessions, everything=True)
-    wq.drain(config, sessions)
-    run_pass(config, sessions, everything=True)
+    captured_and_saved(sessions, config, urls)
     assert open_jobs(sessions) == {}
 
-    old = wb.wayback_timestamp(utcnow() - timedelta(days=config.wayback.resubmit_after_days + 1))
-    with sessions.begin() as session:
-        session.execute(update(WaybackJob).where(WaybackJob.url == urls[0]).values(wayback_timestamp=old))
-        session.execute(update(Capture).where(Capture.requested_url == urls[0]).values(wayback_timestamp=old))
+    age_copies(sessions, config, urls[:1])
     run_pass(config, sessions, everything=True)
     assert open_jobs(sessions) == {urls[0]: "stale"}
     run_pass(config, sessions, everything=True)
@@ -130,14 +140,9 @@ def test_a_batch_asks_its_submission_questions_in_a_few_queries(site, wired, fak
     refusal) is asked for the whole batch at once, with the same answers as one by one."""
     config, sessions = wired
     urls = [site.set(f"/b/{i}.html", article(i)) for i in range(30)]
-    track(sessions, urls)
-    run_pass(config, sessions, everything=True)
-    wq.drain(config, sessions)
-    run_pass(config, sessions, everything=True)
-    old = wb.wayback_timestamp(utcnow() - timedelta(days=config.wayback.resubmit_after_days + 1))
+    captured_and_saved(sessions, config, urls)
+    age_copies(sessions, config, urls[:10])
     with sessions.begin() as session:
-        session.execute(update(WaybackJob).where(WaybackJob.url.in_(urls[:10])).values(wayback_timestamp=old))
-        session.execute(update(Capture).where(Capture.requested_url.in_(urls[:10])).values(wayback_timestamp=old))
         session.execute(update(WaybackJob).where(WaybackJob.url.in_(urls[:3])).values(status="failed", updated_at=utcnow()))
 
     with sessions() as session:
