@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import zstandard
 
-LEVEL = 6
+LEVEL = 3
 
 
 def sha256_hex(data: bytes) -> str:

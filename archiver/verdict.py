@@ -266,9 +266,29 @@ _NOISE_FIELD = re.compile(
     re.I,
 )
 _ONLY_DATE = re.compile(rf"\W*{_DATE_RUN}\W*", re.I)
-# Every noise field starts with a stamp label, a counter label or a digit: a line without any
-# of them has none, and the costlier search for the fields themselves is skipped.
-_NOISE_HINT = re.compile(rf"\d|{_STAMP_LABEL}|{_COUNTER_LABEL}", re.I)
+# Every noise field holds one of these words: its stamp label or counter label contains one, and
+# so does a count's suffix (次浏览 holds 浏览). A line without any of them has no field, and the
+# search for the fields themselves, ~40 microseconds a line, is skipped. Searched for in the
+# case-folded line without re.I, the words' first characters let the regex engine skip ahead:
+# ~2 microseconds. (Tests check the list against the patterns above.)
+_NOISE_WORDS = (
+    "更新", "发布", "发表", "修改", "發布", "發佈", "發表", "updated", "modified", "published", "posted",
+    "浏览", "阅读", "点击", "访问", "人气", "热度", "瀏覽", "閱讀", "點擊", "view", "reads", "hits", "visits", "人次",
+)
+_NOISE_WORD = re.compile("|".join(_NOISE_WORDS))
+# re.I also matches the dotted and dotless i of Turkish with i; casefold() alone does not.
+_TURKISH_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
+
+
+def _may_hold_noise(line: str) -> bool:
+    """False when _NOISE_FIELD cannot match `line`: none of _NOISE_WORDS is in it, in any case."""
+    if line.isascii():
+        folded = line.lower()
+    else:
+        folded = (line.translate(_TURKISH_I) if "\u0130" in line or "\u0131" in line else line).casefold()
+    return _NOISE_WORD.search(folded) is not None
+
+
 _BOILERPLATE_ITEM = (
     r"(?:打印本页|打印|关闭窗口|关闭|收藏|分享|分享到[:：]?.{0,30}|字体\s*[:：]?\s*大\s*中\s*小|字号\s*[:：]?\s*大\s*中\s*小|"
     r"扫一扫在手机打开当前页|扫一扫|返回顶部|返回首页|"
@@ -305,7 +325,7 @@ def _clean_short_line(line: str) -> str | None:
         return None
     if _BOILERPLATE.fullmatch(_BOILERPLATE_STRIP.sub(" ", line).strip()):
         return None
-    if not _NOISE_HINT.search(line):
+    if not _may_hold_noise(line):
         return line
     rest, removed = _NOISE_FIELD.subn(" ", line)
     if not removed:

@@ -6,6 +6,7 @@ Each scenario states what a researcher would conclude; `pytest -s` prints the co
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from archiver import verdict as verdict_module
 from archiver.verdict import (
     SHORT_PAGE_WORDS,
     SOFT_404_MIN,
@@ -470,6 +472,27 @@ def test_noise_lines_are_removed_but_numbers_in_sentences_stay():
         "The video had 5,321 views on YouTube.\n会议于2018年3月5日召开。\n分享经济发展迅速"
     )
     assert lines == ["The video had 5,321 views on YouTube.", "会议于2018年3月5日召开。", "分享经济发展迅速"]
+
+
+
+def _noise_labels() -> list[str]:
+    """Every label the noise patterns name, and every suffix of a count ("1,234 次浏览")."""
+    source = verdict_module._STAMP_LABEL + "|" + verdict_module._COUNTER_LABEL
+    labels = [piece.strip("(?:)").replace(" ?", " ").rstrip("?") for piece in source.split("|")]
+    suffixes = re.search(r"\(\?:(次浏览[^)]*)\)", verdict_module._NOISE_FIELD.pattern).group(1).split("|")
+    return [f"{label}: 2024-05-01" for label in labels if label] + [f"1,234 {suffix}" for suffix in suffixes]
+
+
+@pytest.mark.parametrize("case", [str.lower, str.upper, str.title, lambda s: s.replace("i", "\u0130"),
+                                  lambda s: s.replace("i", "\u0131").upper()])
+def test_a_line_with_a_noise_field_is_never_skipped_by_the_quick_word_check(case):
+    lines = [case(line) for line in _noise_labels()]
+    assert len(lines) > 40
+    for line in lines + [f"正文第一段。{line} 作者：张三" for line in lines]:
+        assert verdict_module._NOISE_FIELD.search(line), line
+        assert verdict_module._may_hold_noise(line), line
+    assert not verdict_module._may_hold_noise("会议于2018年3月5日召开，共有1,234人参加。")
+    assert not verdict_module._may_hold_noise("The 2019 contract was worth $5,321,000.")
 
 
 def test_site_serving_one_shell_page_for_every_url_is_not_soft_404():
