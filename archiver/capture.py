@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from archiver import TOOL_NAME, __version__, plugins, submissions
 from archiver.chain import add_captures
 from archiver.config import Config
-from archiver.extract import Extracted, extract, extract_and_pack
+from archiver.extract import Extracted, extract
 from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.models import Capture, Run, Source, utcnow
 from archiver.pool import make_pool
@@ -45,6 +45,7 @@ from archiver.queue import (
     worker_name,
 )
 from archiver.store import Packed, get_texts, put_blobs, sha256_hex
+from archiver.tasks import Judging, extract_and_judge
 from archiver.verdict import Snapshot, Verdict, judge
 
 log = logging.getLogger(__name__)
@@ -240,28 +241,25 @@ class Pipeline:
         call = functools.partial(extract, body, content_type, url, main_text=False)
         return await asyncio.get_running_loop().run_in_executor(self.pool, call)
 
-    async def extract_and_pack(
-        self, body: bytes, content_type: str | None, url: str, sha256: str
-    ) -> tuple[Extracted, Packed, Packed | None]:
-        """Extract a body to be stored, and compress it and its text, in the pool."""
+    async def extract_and_judge(
+        self, job: Job, result: FetchResult, hops: list, body_sha: str, follows_refresh: bool
+    ) -> tuple[Extracted, Packed, Packed | None, Verdict | None]:
+        """Extract a new body, compress it and its text, and judge the capture, in one call to
+        the pool (archiver.tasks). The site's not-found and home pages are awaited first: its
+        not-found probe was started with the batch, ahead of its pages."""
+        not_found = home = None
+        if self.config.verdict.probe_not_found and result.status == 200 and not result.error_kind:
+            not_found = await self.sites.not_found_text(result.final_url or job.url)
+            if hops:
+                home = await self.sites.home_text(result.final_url or job.url)
+        judging = Judging(
+            current=_snapshot(job, result, hops, "", "", "other", None, body_sha),
+            previous=job.previous.snapshot if job.previous else None,
+            not_found_text=not_found, home_text=home, min_body_chars=self.config.verdict.min_body_chars,
+            follows_refresh=follows_refresh,
+        )
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, extract_and_pack, body, content_type, url, sha256)
-
-    async def judge(self, previous: Snapshot | None, current: Snapshot, not_found: str | None, home: str | None) -> Verdict:
-        """The verdict against the previous good capture.
-
-        Comparing texts costs a tenth of what extracting them does, and describing an edit more,
-        so a capture with a text to compare is judged in the extraction pool, which spreads the
-        work over all cores and keeps it off the event loop, where it would stall the fetches in
-        flight. (The edit descriptions compare Chinese character by character: no word
-        dictionary is loaded in the workers.)
-        """
-        call = functools.partial(judge, previous, current, not_found_text=not_found, home_text=home,
-                                 min_body_chars=self.config.verdict.min_body_chars)
-        compares = current.status is not None and 200 <= current.status < 300 and not current.error_kind
-        if not compares:
-            return call()
-        return await asyncio.get_running_loop().run_in_executor(self.pool, call)
+        return await loop.run_in_executor(self.pool, extract_and_judge, result.body, result.content_type, judging)
 
     async def capture(self, job: Job) -> Outcome:
         """Capture one source; never raises (an unexpected failure becomes the outcome's error)."""
@@ -291,7 +289,7 @@ class Pipeline:
             verdict = Verdict("unchanged", "server answered 304 Not Modified to a conditional request", 1.0, True)
             return Outcome(job, result, None, prev.snapshot.text, verdict, hops=hops,
                            text_sha256=prev.snapshot.text_sha256)
-        extracted = None
+        extracted = verdict = None
         text = full_text = ""
         kind = "other"
         body_sha = None
@@ -303,9 +301,8 @@ class Pipeline:
                 text = full_text = prev.snapshot.text
                 kind = prev.kind
             else:
-                extracted, body, text_blob = await self.extract_and_pack(
-                    result.body, result.content_type, result.final_url or job.url, body_sha)
-                if extracted.meta_refresh and extracted.meta_refresh != (result.final_url or job.url):
+                extracted, body, text_blob, verdict = await self.extract_and_judge(job, result, hops, body_sha, True)
+                if verdict is None:  # a meta refresh to follow
                     followed = await self.fetcher.fetch(extracted.meta_refresh)
                     hops = hops + [(0, extracted.meta_refresh)] + [(h.status, h.location) for h in followed.redirects]
                     followed.redirects = result.redirects + [Hop(url=result.final_url or job.url, status=0, location=extracted.meta_refresh)] + followed.redirects
@@ -315,26 +312,18 @@ class Pipeline:
                     body = result.body or None
                     extracted = text_blob = None
                     if result.body and result.status is not None:
-                        extracted, body, text_blob = await self.extract_and_pack(
-                            result.body, result.content_type, result.final_url or job.url, body_sha)
+                        extracted, body, text_blob, verdict = await self.extract_and_judge(
+                            job, result, hops, body_sha, False)
                 if extracted is not None:
-                    text, full_text, kind = extracted.text, extracted.full_text, extracted.kind
+                    text, kind = extracted.text, extracted.kind
         title = extracted.title if extracted else (prev.page_title if prev and text else None)
         current = _snapshot(job, result, hops, text, full_text, kind, title, body_sha,
                             text_blob.sha256 if text_blob else None)
         body_size = len(result.body) if result.body else None
         if isinstance(body, Packed):
             result.body = b""
-        not_found = home = None
-        if self.config.verdict.probe_not_found and result.status == 200 and not result.error_kind:
-            changed = prev is None or current.text_sha256 != prev.snapshot.text_sha256
-            if changed or hops:
-                not_found = await self.sites.not_found_text(result.final_url or job.url)
-            if hops:
-                home = await self.sites.home_text(result.final_url or job.url)
-        verdict = await self.judge(prev.snapshot if prev else None, current, not_found, home)
-        if extracted is not None:
-            extracted.full_text = ""  # only the verdict reads it; the outcome may wait a while to be written
+        if verdict is None:  # nothing new was extracted: an error, an empty body or the same bytes
+            verdict = judge(prev.snapshot if prev else None, current, min_body_chars=self.config.verdict.min_body_chars)
         return Outcome(job, result, extracted, text, verdict, hops=hops,
                        body_sha256=current.body_sha256, text_sha256=current.text_sha256, body=body, body_size=body_size,
                        text_blob=text_blob)

@@ -26,7 +26,6 @@ from urllib.parse import urljoin
 import lxml.html
 from lxml import etree
 
-from archiver.blobs import Packed, pack
 from archiver.decode import decode_body
 
 LOGGER = logging.getLogger(__name__)
@@ -201,19 +200,6 @@ def extract(body: bytes, content_type: str | None, url: str, *, main_text: bool 
     except Exception as exc:  # noqa: BLE001 - one odd page must never stop a run
         LOGGER.exception("text extraction failed for %s", url)
         return Extracted(kind, "", error=f"could not extract text: {type(exc).__name__}: {exc}")
-
-
-def extract_and_pack(
-    body: bytes, content_type: str | None, url: str, sha256: str | None = None
-) -> tuple[Extracted, Packed, Packed | None]:
-    """extract() the body, and compress it and its main text for the store (archiver.blobs.pack).
-
-    A capture pass sends each new body to its extraction pool once: the worker that extracts it
-    also compresses both, so the compression runs on every core, and the pass keeps the
-    compressed third of the body until it is written. The text's blob is None when it is empty."""
-    extracted = extract(body, content_type, url)
-    text = pack(extracted.text.encode("utf-8")) if extracted.text else None
-    return extracted, pack(body, sha256), text
 
 
 def _media_type(content_type: str | None) -> str:

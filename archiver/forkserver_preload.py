@@ -14,7 +14,7 @@ import trafilatura  # noqa: F401
 import trafilatura.settings  # noqa: F401
 import trafilatura.utils  # noqa: F401
 
-from archiver import extract, pool, verdict  # noqa: F401
+from archiver import extract, pool, tasks, verdict  # noqa: F401
 
 extract.preload_fallback_stoplists()
 gc.freeze()

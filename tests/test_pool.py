@@ -4,7 +4,7 @@ HTTP code, and they do the pass's work."""
 from __future__ import annotations
 
 from archiver.blobs import pack
-from archiver.extract import extract_and_pack
+from archiver.tasks import extract_and_pack
 from archiver.pool import imported_modules, make_pool
 
 HEAVY = ("sqlalchemy", "httpx", "httpcore", "archiver.capture", "archiver.models", "archiver.store", "alembic")

@@ -3,7 +3,8 @@ from sqlalchemy import func, select
 
 from archiver.blobs import pack
 from archiver.db import open_database
-from archiver.extract import extract, extract_and_pack
+from archiver.extract import extract
+from archiver.tasks import extract_and_pack
 from archiver.models import Blob
 from archiver.store import MissingBlob, get_blob, get_text, get_texts, put_blob, put_blobs, sha256_hex
 
