@@ -515,6 +515,8 @@ class Fetcher:
 
 def _visit_key(url: httpx.URL, cookies: httpx.Cookies) -> tuple[str, str]:
     """A URL together with the cookies it would be sent: revisiting it with new cookies is not a loop."""
+    if not cookies:
+        return str(url.copy_with(fragment=None)), ""
     probe = httpx.Request("GET", url)
     cookies.set_cookie_header(probe)
     return str(url.copy_with(fragment=None)), probe.headers.get("cookie", "")

@@ -90,9 +90,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 import sys
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from urllib.parse import urlsplit
@@ -339,10 +341,13 @@ def _clean_short_line(line: str) -> str | None:
 
 def comparable_lines(text: str) -> list[str]:
     """The lines of a main text that are compared: NFKC, noise removed (see module notes)."""
-    lines = [" ".join(line.split()) for line in unicodedata.normalize("NFKC", text).splitlines()]
-    kept: list[str] = []
+    return list(_comparable_lines(text))
+
+
+def _comparable_lines(text: str) -> Iterator[str]:
     in_sidebar = False
-    for line in lines:
+    for line in unicodedata.normalize("NFKC", text).splitlines():
+        line = " ".join(line.split())
         if not line:
             continue
         if _SIDEBAR_HEADING.fullmatch(line):
@@ -353,8 +358,7 @@ def comparable_lines(text: str) -> list[str]:
         in_sidebar = False
         cleaned = _clean_line(line)
         if cleaned:
-            kept.append(cleaned)
-    return kept
+            yield cleaned
 
 
 def _key(lines: list[str]) -> str:
@@ -456,32 +460,48 @@ def _sameness(c: _Comparison) -> str | None:
 _URLISH = re.compile(r"(?:https?://|/)[!-~]*")
 
 
-def _without_urls(text: str) -> str:
-    """The comparable key of a text with URLs and paths removed: a not-found page often echoes
-    the requested address, which differs from one probe to the next."""
-    return _comparable(_URLISH.sub(" ", text))
-
-
-def _comparable(text: str) -> str:
-    return _key(comparable_lines(text))
+def _lines_without_urls(text: str) -> Iterator[str]:
+    """The comparable lines of a text with URLs and paths removed: a not-found page often
+    echoes the requested address, which differs from one probe to the next."""
+    return _comparable_lines(_URLISH.sub(" ", text))
 
 
 @functools.lru_cache(maxsize=64)
-def _reference_tokens(reference: str, prepare) -> list[str]:
+def _reference_tokens(reference: str, lines_of) -> list[str]:
     """The tokens of a site's not-found or home page, prepared once for all the site's captures.
 
     Interned: a cached page repeats the same words and CJK characters thousands of times, and
     each token found is a new string object of 50-80 bytes; 64 pages held 13 MB per worker."""
-    return [sys.intern(token) for token in _tokens(prepare(reference))]
+    return [sys.intern(token) for token in _tokens(_key(list(lines_of(reference))))]
 
 
-def _closeness(snapshot: Snapshot, reference: str, prepare, cutoff: float) -> float:
-    """Similarity of a snapshot to a reference page's text (raw; `prepare` readies both sides),
-    whether the reference is a main text or all visible text: both texts of the snapshot are
-    tried and the higher counts. Scores below `cutoff` come back as 0.0, cheaply."""
-    ref = _reference_tokens(reference, prepare)
+def _closeness(snapshot: Snapshot, reference: str, lines_of, cutoff: float) -> float:
+    """Similarity of a snapshot to a reference page's text (raw; `lines_of` gives the comparable
+    lines of either side), whether the reference is a main text or all visible text: both texts
+    of the snapshot are tried and the higher counts. Scores below `cutoff` come back as 0.0."""
+    ref = _reference_tokens(reference, lines_of)
     texts = {snapshot.text, snapshot.full_text} - {""}
-    return max((_token_similarity(_tokens(prepare(text)), ref, cutoff) for text in texts), default=0.0)
+    return max((_similarity_up_to(lines_of(text), ref, cutoff) for text in texts), default=0.0)
+
+
+def _similarity_up_to(lines: Iterator[str], ref: list[str], cutoff: float) -> float:
+    """_token_similarity of the lines' key with `ref`, or 0.0 as soon as the lines hold too many
+    tokens to reach `cutoff`, before the rest of a long page is prepared.
+
+    The similarity is 2 x common / (len(a) + len(b)), so at most 2 x len(ref) / (n + len(ref))
+    for a text of n tokens. The tokens are counted line by line, each line squeezed as the key
+    will be; joining two lines can make one token of two at most (when a combining mark that
+    case-folds into a letter starts the second line), so n counted over k lines means at least
+    n - (k - 1) in the key."""
+    most = len(ref) * (2 / cutoff - 1) + 1 if cutoff > 0 else math.inf
+    kept: list[str] = []
+    counted = 0
+    for line in lines:
+        kept.append(line)
+        counted += len(_tokens(squeeze_spaces(line)))
+        if counted - (len(kept) - 1) > most:
+            return 0.0
+    return _token_similarity(_tokens(_key(kept)), ref, cutoff)
 
 
 def _size(text: str) -> str:
@@ -495,9 +515,9 @@ def _deletion(
     """Why a 2xx answer means the page is gone, or None (rules 4a-4e)."""
     cur = c.current
     if not_found_text and (cur.text or cur.full_text):
-        score = _closeness(cur, not_found_text, _without_urls, SOFT_404_MIN)
+        score = _closeness(cur, not_found_text, _lines_without_urls, SOFT_404_MIN)
         if score >= SOFT_404_MIN and not (
-            c.previous is not None and _closeness(c.previous, not_found_text, _without_urls, SOFT_404_MIN)
+            c.previous is not None and _closeness(c.previous, not_found_text, _lines_without_urls, SOFT_404_MIN)
         ):
             return (
                 f"status {cur.status}, but the text matches the site's not-found page "
@@ -512,7 +532,7 @@ def _deletion(
                 return f"status {cur.status}, but the {what} is short ({_size(text)}) and {phrase}"
     related = c.sim is not None and c.sim >= UNRELATED_BELOW
     if home_text and not related and not _is_site_root(cur.requested_url):
-        score = _closeness(cur, home_text, _comparable, HOME_MIN)
+        score = _closeness(cur, home_text, _comparable_lines, HOME_MIN)
         if score >= HOME_MIN:
             how = f"{_redirect_phrase(cur)}, which" if c.redirected else "the page"
             previous = f", {format_score(c.sim)} to the previous capture" if c.sim is not None else ""

@@ -495,6 +495,37 @@ def test_a_line_with_a_noise_field_is_never_skipped_by_the_quick_word_check(case
     assert not verdict_module._may_hold_noise("The 2019 contract was worth $5,321,000.")
 
 
+
+def _closeness_in_full(snapshot: Snapshot, reference: str, lines_of, cutoff: float) -> float:
+    """What _closeness computes, without stopping early on a long text."""
+    def tokens(text: str) -> list[str]:
+        return verdict_module._tokens(verdict_module._key(list(lines_of(text))))
+    texts = {snapshot.text, snapshot.full_text} - {""}
+    return max((verdict_module._token_similarity(tokens(t), tokens(reference), cutoff) for t in texts), default=0.0)
+
+
+@pytest.mark.parametrize("extra_lines", [0, 1, 2, 3, 5, 40])
+@pytest.mark.parametrize("lines_of, cutoff", [
+    (verdict_module._lines_without_urls, SOFT_404_MIN), (verdict_module._comparable_lines, 0.8),
+])
+def test_closeness_stops_early_only_where_the_cutoff_cannot_be_reached(extra_lines, lines_of, cutoff):
+    """A long page is dropped from the comparison after a few lines; a page near the reference's
+    length, just over or under the cutoff, is compared in full. The last case joins lines that
+    a combining mark merges into one token once case-folded (U+0345 folds into a Greek iota)."""
+    reference = "\n".join([EN_PROBE, ZH_PROBE, "Return to the home page", "网站首页"])
+    filler = [f"{ZH_ARTICLE.splitlines()[1 + i % 5]} Paragraph {i} of the story." for i in range(extra_lines)]
+    merging = "\n".join(["a\u0345b"] * 30 + ["\u0345c"] * 30)
+    for text in [reference + "\n" + "\n".join(filler), "\n".join(filler) + "\n" + reference, merging,
+                 reference + "\nError 404 for request 7 of 9 on server 12 at 3 pm, try again later.",
+                 "Sorry, we are very sorry about this.\n" + reference,
+                 reference.replace("Return", "Go back"), "\n".join(filler)]:
+        current = snap(text)
+        current.full_text = "Home | News\n" + text
+        for ref in (reference, merging, text):
+            assert verdict_module._closeness(current, ref, lines_of, cutoff) == \
+                _closeness_in_full(current, ref, lines_of, cutoff)
+
+
 def test_site_serving_one_shell_page_for_every_url_is_not_soft_404():
     shell = "Loading the application, please enable JavaScript to continue reading this site."
     previous = snap(shell + "\nCloudWalk signed an agreement with Zimbabwe.")
