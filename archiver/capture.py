@@ -532,8 +532,10 @@ async def capture_pass(
 
     settings = capture_settings(config)
 
+    batch_size = max(1, min(config.capture.batch_size, WRITE_BATCH))
+    batch_full = asyncio.Event()
+
     async def writer() -> None:
-        batch_size = max(1, min(config.capture.batch_size, WRITE_BATCH))
         done = False
         last_write = float("-inf")
         while not done:
@@ -545,7 +547,11 @@ async def capture_pass(
                 batch.append(item)
                 pause = last_write + WRITE_INTERVAL - loop.time()
                 if pause > 0 and results.qsize() < batch_size - 1:
-                    await asyncio.sleep(pause)
+                    batch_full.clear()
+                    try:  # until the batch is full: captures waiting for room must not wait for the clock
+                        await asyncio.wait_for(batch_full.wait(), pause)
+                    except TimeoutError:
+                        pass
             while len(batch) < batch_size:
                 try:
                     nxt = results.get_nowait()
@@ -585,6 +591,8 @@ async def capture_pass(
         try:
             outcome = await pipeline.capture(job)
             await results.put(outcome)
+            if results.qsize() >= batch_size - 1:
+                batch_full.set()
         finally:
             slots.release()
 
