@@ -34,7 +34,7 @@ from archiver.config import Config
 from archiver.extract import Extracted, extract
 from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.models import Capture, Run, Source, utcnow
-from archiver.pool import make_pool
+from archiver.pool import ExtractionPool, WorkerCrashed
 from archiver.queue import (
     claim_sources,
     hold_leases,
@@ -44,6 +44,7 @@ from archiver.queue import (
     renew_leases,
     worker_name,
 )
+from archiver.stopping import Stop, abandoned
 from archiver.store import Packed, get_texts, put_blobs, sha256_hex
 from archiver.tasks import Judging, extract_and_judge
 from archiver.verdict import Snapshot, Verdict, judge
@@ -58,6 +59,10 @@ CAPTURE_SETTINGS = ("fetch", "capture", "verdict")
 # most the last second of captures, which the next pass takes again.
 WRITE_BATCH = 100
 WRITE_INTERVAL = 1.0
+# A capture that failed for a reason inside the archiver (not the page's or the site's) is
+# tried again once in the same pass; failing again, its source is due again this soon instead
+# of after its whole interval, so a bug or a broken pool never costs a source a day.
+INTERNAL_RETRY = timedelta(minutes=10)
 
 
 @dataclass
@@ -114,6 +119,7 @@ class RunSummary:
     elapsed: float = 0.0
     interrupted: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
+    failure_kinds: list[str | None] = field(default_factory=list)  # the error_kind of each failure
 
 
 def _header(headers: list | None, name: str) -> str | None:
@@ -179,7 +185,11 @@ class SiteContext:
         result = await self.fetcher.fetch(url)
         if not result.ok or not result.body or (want_status_200 and result.status != 200):
             return None
-        extracted = await self.extractor(result.body, result.content_type, result.final_url or url)
+        try:
+            extracted = await self.extractor(result.body, result.content_type, result.final_url or url)
+        except WorkerCrashed:
+            log.warning("the extraction process died on %s; its pages are judged without it", url)
+            return None
         return extracted.full_text or extracted.text or None
 
     def _cached(self, key: str, url: str, want_status_200: bool) -> asyncio.Task:
@@ -208,6 +218,11 @@ class SiteContext:
         parts = urlsplit(url)
         return await self._cached(f"home:{parts.scheme}://{parts.netloc}", f"{parts.scheme}://{parts.netloc}/", False)
 
+    def cancel(self) -> None:
+        """Drop the probes still under way (a pass that stops does not wait for them)."""
+        for task in self.tasks.values():
+            task.cancel()
+
 
 def _snapshot(job: Job, result: FetchResult, hops, text: str, full_text: str, kind: str, title: str | None,
               body_sha: str | None, text_sha: str | None = None) -> Snapshot:
@@ -232,7 +247,7 @@ def _snapshot(job: Job, result: FetchResult, hops, text: str, full_text: str, ki
 class Pipeline:
     """One pass's machinery: the fetcher, the extraction pool and the per-site context."""
 
-    def __init__(self, config: Config, pool: concurrent.futures.Executor | None) -> None:
+    def __init__(self, config: Config, pool: ExtractionPool) -> None:
         self.config = config
         self.pool = pool
         self.fetcher = Fetcher(config.fetch)
@@ -241,8 +256,7 @@ class Pipeline:
     async def extract_visible(self, body: bytes, content_type: str | None, url: str) -> Extracted:
         """Extract a page's visible text only (no main text), in the pool: what a site's
         not-found and home pages are compared by."""
-        call = functools.partial(extract, body, content_type, url, main_text=False)
-        return await asyncio.get_running_loop().run_in_executor(self.pool, call)
+        return await self.pool.call(functools.partial(extract, body, content_type, url, main_text=False))
 
     async def extract_and_judge(
         self, job: Job, result: FetchResult, hops: list, body_sha: str, follows_refresh: bool
@@ -261,17 +275,23 @@ class Pipeline:
             not_found_text=not_found, home_text=home, min_body_chars=self.config.verdict.min_body_chars,
             follows_refresh=follows_refresh,
         )
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, extract_and_judge, result.body, result.content_type, judging)
+        return await self.pool.call(extract_and_judge, result.body, result.content_type, judging)
 
     async def capture(self, job: Job) -> Outcome:
-        """Capture one source; never raises (an unexpected failure becomes the outcome's error)."""
+        """Capture one source; never raises. A failure inside the archiver (a bug, a broken pool)
+        is tried again once, then becomes the outcome's error (error_kind "internal")."""
+        try:
+            return await self._capture(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("capture of %s failed inside the archiver (%r); trying it again", job.url, exc)
         try:
             return await self._capture(job)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one broken source never stops a pass
-            log.exception("capture of %s failed", job.url)
+            log.exception("capture of %s failed twice inside the archiver", job.url)
             now = utcnow()
             result = FetchResult(
                 requested_url=job.url, final_url=None, status=None, redirects=[], request_headers={},
@@ -304,7 +324,10 @@ class Pipeline:
                 text = full_text = prev.snapshot.text
                 kind = prev.kind
             else:
-                extracted, body, text_blob, verdict = await self.extract_and_judge(job, result, hops, body_sha, True)
+                try:
+                    extracted, body, text_blob, verdict = await self.extract_and_judge(job, result, hops, body_sha, True)
+                except WorkerCrashed as exc:
+                    return _crashed(job, result, hops, body_sha, exc)
                 if verdict is None:  # a meta refresh to follow
                     followed = await self.fetcher.fetch(extracted.meta_refresh)
                     hops = hops + [(0, extracted.meta_refresh)] + [(h.status, h.location) for h in followed.redirects]
@@ -315,8 +338,11 @@ class Pipeline:
                     body = result.body or None
                     extracted = text_blob = None
                     if result.body and result.status is not None:
-                        extracted, body, text_blob, verdict = await self.extract_and_judge(
-                            job, result, hops, body_sha, False)
+                        try:
+                            extracted, body, text_blob, verdict = await self.extract_and_judge(
+                                job, result, hops, body_sha, False)
+                        except WorkerCrashed as exc:
+                            return _crashed(job, result, hops, body_sha, exc)
                 if extracted is not None:
                     text, kind = extracted.text, extracted.kind
         title = extracted.title if extracted else (prev.page_title if prev and text else None)
@@ -330,6 +356,15 @@ class Pipeline:
         return Outcome(job, result, extracted, text, verdict, hops=hops,
                        body_sha256=current.body_sha256, text_sha256=current.text_sha256, body=body, body_size=body_size,
                        text_blob=text_blob)
+
+
+def _crashed(job: Job, result: FetchResult, hops: list, body_sha: str | None, exc: WorkerCrashed) -> Outcome:
+    """The outcome of a page whose extraction kills the extraction process even alone: its
+    body is stored as fetched, its text is not read, and its source keeps its state."""
+    error = ("the page's text could not be extracted: the extraction process crashed on it (a fault in "
+             f"the HTML or PDF libraries: {exc}); the page as received is stored")
+    return Outcome(job, result, None, "", None, error=error, error_kind="extract_crash", hops=hops,
+                   body_sha256=body_sha, body=result.body or None, body_size=len(result.body) if result.body else None)
 
 
 def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_sha: str | None, text_sha: str | None) -> Capture:
@@ -379,7 +414,10 @@ def _apply_to_source(source: Source, capture: Capture, verdict: Verdict | None, 
     source.lease_owner = None
     source.lease_expires_at = None
     hours = source.interval_hours or config.capture.default_interval_hours
-    source.next_due_at = now + timedelta(hours=hours)
+    if capture.error_kind == "internal":
+        source.next_due_at = now + min(INTERNAL_RETRY, timedelta(hours=hours))
+    else:
+        source.next_due_at = now + timedelta(hours=hours)
     source.last_error = capture.error if (capture.error_kind or verdict is None or not verdict.good) else None
     if verdict is None:
         return
@@ -465,13 +503,11 @@ def _prepare_jobs(session: Session, ids: list[int]) -> list[Job]:
     return [Job(s.id, s.url, previous.get(s.id)) for s in sources]
 
 
-def _make_pool(config: Config, expected: int) -> concurrent.futures.Executor | None:
-    """The pass's extraction workers (archiver.pool), or None to extract in threads when the
-    machine has one core or the pass is too small to pay for starting them."""
-    workers = config.capture.extract_workers or os.cpu_count() or 1
-    if workers <= 1 or expected < 8:
-        return None
-    return make_pool(workers)
+def extraction_pool(config: Config) -> ExtractionPool:
+    """The extraction processes for passes run with `config` (archiver.pool): one per core
+    unless [capture] extract_workers says otherwise. They start when a page first needs
+    extracting, so a pass with nothing new to read starts none."""
+    return ExtractionPool(config.capture.extract_workers or os.cpu_count() or 1)
 
 
 def count_due(session: Session, everything: bool = False, source_ids: list[int] | None = None) -> int:
@@ -483,78 +519,199 @@ def count_due(session: Session, everything: bool = False, source_ids: list[int] 
     return session.scalar(query) or 0
 
 
-async def capture_pass(
-    config: Config,
-    session_factory: sessionmaker,
-    *,
-    everything: bool = False,
-    source_ids: list[int] | None = None,
-    worker: str | None = None,
-    trigger: str = "manual",
-    on_outcome: Callable[[Outcome], None] | None = None,
-    on_start: Callable[[int], None] | None = None,
-    stop: asyncio.Event | None = None,
-) -> RunSummary:
-    """Run one capture pass over the due sources (or all of them) and record it as a run."""
-    worker = worker or worker_name()
-    started = time.monotonic()
-    with session_factory() as session:
-        release_dead_leases(session)
-        session.commit()
-        if everything:
-            make_all_due(session, source_ids)
-        expected = count_due(session, everything, source_ids)
-        run = Run(started_at=utcnow(), worker=worker, trigger=trigger, status="running")
-        session.add(run)
-        session.commit()
-        run_id = run.id
-    if on_start:
-        on_start(expected)
-    summary = RunSummary(run_id=run_id, counts=Counter())
-    stop = stop or asyncio.Event()
-    pool = _make_pool(config, expected)
-    db_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archiver-writer")
-    lease_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archiver-leases")
-    loop = asyncio.get_running_loop()
-    pipeline = Pipeline(config, pool)
-    # Bounded, so that captures never pile up (with their bodies) faster than they are stored.
-    results: asyncio.Queue[Outcome | None] = asyncio.Queue(maxsize=WRITE_BATCH)
-    claimed_pending: set[int] = set()
+class CapturePass:
+    """One capture pass over the due sources (or all of them), recorded as a run.
 
-    def record(outcome: Outcome) -> None:
-        summary.total += 1
-        state = outcome.verdict.state if outcome.verdict else "failed"
-        summary.counts[state] += 1
-        if outcome.error or outcome.fetch.error or (outcome.verdict and not outcome.verdict.good):
-            summary.failures.append((outcome.job.url, outcome.error or outcome.fetch.error or outcome.verdict.reason))
-        if on_outcome:
-            on_outcome(outcome)
+    Its stages, each a method: `begin` (the run record), `claim` (lease the next batch of due
+    sources), `capture` (one source, through the Pipeline), the batch `writer` (one transaction
+    per batch, in its own thread), `heartbeat` (renews the leases of claimed sources), `settle`
+    (let the captures in flight finish, or drop them when the stop is abandoned) and `finish`
+    (give back what was not captured, close the run). Captures run concurrently on one event
+    loop; `slots` bounds how many are under way, and the bounded `results` queue keeps them
+    from piling up (with their bodies) faster than they are written.
+    """
 
-    settings = capture_settings(config)
+    def __init__(
+        self,
+        config: Config,
+        session_factory: sessionmaker,
+        *,
+        everything: bool = False,
+        source_ids: list[int] | None = None,
+        worker: str | None = None,
+        trigger: str = "manual",
+        on_outcome: Callable[[Outcome], None] | None = None,
+        on_start: Callable[[int], None] | None = None,
+        stop: Stop | asyncio.Event | None = None,
+        pool: ExtractionPool | None = None,
+    ) -> None:
+        self.config = config
+        self.sessions = session_factory
+        self.everything = everything
+        self.source_ids = source_ids
+        self.worker = worker or worker_name()
+        self.trigger = trigger
+        self.on_outcome = on_outcome
+        self.on_start = on_start
+        self.stop = stop if stop is not None else Stop()
+        self.own_pool = pool is None
+        self.pool = pool if pool is not None else extraction_pool(config)
+        self.pipeline = Pipeline(config, self.pool)
+        self.settings = capture_settings(config)
+        self.batch_size = max(1, min(config.capture.batch_size, WRITE_BATCH))
+        self.summary = RunSummary(run_id=0, counts=Counter())
+        self.claimed_pending: set[int] = set()
+        self.in_flight: set[asyncio.Task] = set()
+        self.results: asyncio.Queue[Outcome | None] = asyncio.Queue(maxsize=WRITE_BATCH)
+        self.batch_full = asyncio.Event()
+        self.slots = asyncio.Semaphore(max(config.fetch.concurrency * 4, 8))
+        self.db_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archiver-writer")
+        self.lease_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="archiver-leases")
+        self.started = time.monotonic()
 
-    batch_size = max(1, min(config.capture.batch_size, WRITE_BATCH))
-    batch_full = asyncio.Event()
+    async def run(self) -> RunSummary:
+        """Run the pass to its end, or until the stop request; returns what it did."""
+        loop = asyncio.get_running_loop()
+        expected = await loop.run_in_executor(self.db_thread, self.begin)
+        if self.on_start:
+            self.on_start(expected)
+        writer_task = asyncio.ensure_future(self.writer())
+        writer_task.add_done_callback(self._writer_ended)
+        heartbeat_task = asyncio.ensure_future(self.heartbeat())
+        try:
+            async with self.pipeline.fetcher:
+                await self.claim_and_capture(writer_task)
+                await self.settle()
+                self.pipeline.sites.cancel()
+            if not writer_task.done():
+                await self.results.put(None)
+            await writer_task
+        finally:
+            heartbeat_task.cancel()
+            for task in self.in_flight:
+                task.cancel()
+            if not writer_task.done():
+                await self.results.put(None)
+                try:
+                    await writer_task
+                except Exception:
+                    log.exception("the writer failed")
+            self.summary.interrupted = self.stop.is_set()
+            self.summary.elapsed = time.monotonic() - self.started
+            await loop.run_in_executor(self.db_thread, self.finish)
+            self.db_thread.shutdown(wait=True)
+            self.lease_thread.shutdown(wait=True)
+            if self.own_pool:
+                self.pool.shutdown(wait=True)
+        return self.summary
 
-    async def writer() -> None:
+    def begin(self) -> int:
+        """Free the leases of dead workers, record the run; returns how many sources are due."""
+        with self.sessions() as session:
+            release_dead_leases(session)
+            session.commit()
+            if self.everything:
+                make_all_due(session, self.source_ids)
+            expected = count_due(session, self.everything, self.source_ids)
+            run = Run(started_at=utcnow(), worker=self.worker, trigger=self.trigger, status="running")
+            session.add(run)
+            session.commit()
+            self.summary.run_id = run.id
+        return expected
+
+    def claim(self) -> list[Job]:
+        """Lease the next batch of due sources to this worker, with what their last good captures tell."""
+        with self.sessions() as session:
+            release_dead_leases(session)
+            ids = claim_sources(session, self.worker, self.config.capture.batch_size,
+                                self.config.schedule.lease_seconds, source_ids=self.source_ids)
+            return _prepare_jobs(session, ids) if ids else []
+
+    async def claim_and_capture(self, writer_task: asyncio.Task) -> None:
+        """Claim batches and start their captures until nothing is due, the stop is requested or
+        the writer failed."""
+        loop = asyncio.get_running_loop()
+        while not self.stop.is_set() and not writer_task.done():
+            jobs = await loop.run_in_executor(self.db_thread, self.claim)
+            if not jobs:
+                return
+            self.claimed_pending.update(job.source_id for job in jobs)
+            for job in jobs:
+                if self.config.verdict.probe_not_found:
+                    self.pipeline.sites.warm(job.url)
+                if not await self._slot() or writer_task.done():
+                    return
+                task = asyncio.ensure_future(self.capture(job))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+
+    async def _slot(self) -> bool:
+        """Wait for room to start one more capture; False when a stop is requested first."""
+        if self.stop.is_set():
+            return False
+        acquire = asyncio.ensure_future(self.slots.acquire())
+        stopping = asyncio.ensure_future(self.stop.wait())
+        await asyncio.wait({acquire, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if acquire.done() and not acquire.cancelled():
+            if not self.stop.is_set():
+                return True
+            self.slots.release()
+        acquire.cancel()
+        return False
+
+    async def capture(self, job: Job) -> None:
+        """Capture one source and queue its outcome for the writer."""
+        try:
+            outcome = await self.pipeline.capture(job)
+            await self.results.put(outcome)
+            if self.results.qsize() >= self.batch_size - 1:
+                self.batch_full.set()
+        finally:
+            self.slots.release()
+
+    async def settle(self) -> None:
+        """Wait for the captures in flight; drop them when the stop is abandoned (a second
+        signal, or the grace period is over)."""
+        if not self.in_flight:
+            return
+        everything = asyncio.gather(*self.in_flight, return_exceptions=True)
+        watchers = {everything}
+        gave_up = abandoned(self.stop)
+        if gave_up is not None:
+            watchers.add(asyncio.ensure_future(gave_up.wait()))
+        await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
+        for watcher in watchers - {everything}:
+            watcher.cancel()
+        if not everything.done():
+            dropped = len(self.in_flight)
+            log.warning("stopping now: %d captures in flight dropped; their sources stay due for the next pass", dropped)
+            for task in list(self.in_flight):
+                task.cancel()
+            await everything
+
+    async def writer(self) -> None:
+        """Write queued outcomes in batches (one transaction each) until told to end (None)."""
+        loop = asyncio.get_running_loop()
         done = False
         last_write = float("-inf")
         while not done:
-            item = await results.get()
+            item = await self.results.get()
             batch = []
             if item is None:
                 done = True
             else:
                 batch.append(item)
                 pause = last_write + WRITE_INTERVAL - loop.time()
-                if pause > 0 and results.qsize() < batch_size - 1:
-                    batch_full.clear()
+                if pause > 0 and self.results.qsize() < self.batch_size - 1:
+                    self.batch_full.clear()
                     try:  # until the batch is full: captures waiting for room must not wait for the clock
-                        await asyncio.wait_for(batch_full.wait(), pause)
+                        await asyncio.wait_for(self.batch_full.wait(), pause)
                     except TimeoutError:
                         pass
-            while len(batch) < batch_size:
+            while len(batch) < self.batch_size:
                 try:
-                    nxt = results.get_nowait()
+                    nxt = self.results.get_nowait()
                 except asyncio.QueueEmpty:
                     break
                 if nxt is None:
@@ -563,128 +720,85 @@ async def capture_pass(
                 batch.append(nxt)
             if batch:
                 last_write = loop.time()
-                written = loop.run_in_executor(
-                    db_thread, write_outcomes, session_factory, run_id, batch, config, worker, settings
-                )
-                try:
-                    new_bodies = await asyncio.shield(written)
-                except asyncio.CancelledError:
-                    # Abandoning the pass cannot stop a transaction already in its thread: wait for
-                    # it, so that the run's counts include the captures it stores, then stop.
-                    try:
-                        stored(batch, await written)
-                    except Exception:
-                        log.exception("the last batch of an abandoned pass failed to be stored")
-                    raise
-                stored(batch, new_bodies)
+                await self._write(batch)
 
-    def stored(batch: list[Outcome], new_bodies: int) -> None:
-        summary.new_bodies += new_bodies
+    async def _write(self, batch: list[Outcome]) -> None:
+        loop = asyncio.get_running_loop()
+        written = loop.run_in_executor(self.db_thread, write_outcomes, self.sessions, self.summary.run_id, batch,
+                                       self.config, self.worker, self.settings)
+        try:
+            new_bodies = await asyncio.shield(written)
+        except asyncio.CancelledError:
+            # Abandoning the pass cannot stop a transaction already in its thread: wait for it,
+            # so that the run's counts include the captures it stores, then stop.
+            try:
+                self._stored(batch, await written)
+            except Exception:
+                log.exception("the last batch of an abandoned pass failed to be stored")
+            raise
+        self._stored(batch, new_bodies)
+
+    def _stored(self, batch: list[Outcome], new_bodies: int) -> None:
+        self.summary.new_bodies += new_bodies
         for o in batch:
-            claimed_pending.discard(o.job.source_id)
+            self.claimed_pending.discard(o.job.source_id)
             if o.lease_lost:
                 log.warning("%s: not stored, another worker took it over after this worker's lease ran out", o.job.url)
             else:
-                record(o)
+                self._record(o)
 
-    async def one(job: Job, slots: asyncio.Semaphore) -> None:
-        try:
-            outcome = await pipeline.capture(job)
-            await results.put(outcome)
-            if results.qsize() >= batch_size - 1:
-                batch_full.set()
-        finally:
-            slots.release()
+    def _record(self, outcome: Outcome) -> None:
+        summary = self.summary
+        summary.total += 1
+        state = outcome.verdict.state if outcome.verdict else "failed"
+        summary.counts[state] += 1
+        if outcome.error or outcome.fetch.error or (outcome.verdict and not outcome.verdict.good):
+            summary.failures.append((outcome.job.url, outcome.error or outcome.fetch.error or outcome.verdict.reason))
+            summary.failure_kinds.append(outcome.error_kind or outcome.fetch.error_kind)
+        if self.on_outcome:
+            self.on_outcome(outcome)
 
-    async def heartbeat() -> None:
-        every = max(config.schedule.lease_seconds / 3, 0.1)
-        while True:
-            await asyncio.sleep(every)
-            if claimed_pending:
-                ids = sorted(claimed_pending)
-
-                def renew() -> None:
-                    with session_factory() as session:
-                        renew_leases(session, worker, ids, config.schedule.lease_seconds)
-
-                try:
-                    await loop.run_in_executor(lease_thread, renew)
-                except Exception:
-                    log.exception("could not renew the leases of this pass")
-
-    in_flight: set[asyncio.Task] = set()
-
-    def writer_ended(task: asyncio.Task) -> None:
+    def _writer_ended(self, task: asyncio.Task) -> None:
         # A writer that failed stores nothing more: captures waiting for room in the queue would wait forever.
         if task.cancelled() or task.exception() is not None:
-            for pending in list(in_flight):
+            for pending in list(self.in_flight):
                 pending.cancel()
 
-    writer_task = asyncio.ensure_future(writer())
-    writer_task.add_done_callback(writer_ended)
-    heartbeat_task = asyncio.ensure_future(heartbeat())
-    slots = asyncio.Semaphore(max(config.fetch.concurrency * 4, 8))
-    try:
-        async with pipeline.fetcher:
-            while not stop.is_set() and not writer_task.done():
-                def claim() -> list[Job]:
-                    with session_factory() as session:
-                        release_dead_leases(session)
-                        ids = claim_sources(
-                            session, worker, config.capture.batch_size, config.schedule.lease_seconds,
-                            source_ids=source_ids,
-                        )
-                        return _prepare_jobs(session, ids) if ids else []
+    async def heartbeat(self) -> None:
+        """Renew the leases of the sources claimed and not yet stored, every third of the lease time."""
+        loop = asyncio.get_running_loop()
+        every = max(self.config.schedule.lease_seconds / 3, 0.1)
+        while True:
+            await asyncio.sleep(every)
+            if not self.claimed_pending:
+                continue
+            ids = sorted(self.claimed_pending)
 
-                jobs = await loop.run_in_executor(db_thread, claim)
-                if not jobs:
-                    break
-                claimed_pending.update(job.source_id for job in jobs)
-                for job in jobs:
-                    if stop.is_set() or writer_task.done():
-                        break
-                    if config.verdict.probe_not_found:
-                        pipeline.sites.warm(job.url)
-                    await slots.acquire()
-                    if stop.is_set() or writer_task.done():
-                        slots.release()
-                        break
-                    task = asyncio.ensure_future(one(job, slots))
-                    in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
-            if in_flight:
-                await asyncio.gather(*in_flight, return_exceptions=True)
-            if not writer_task.done():
-                await results.put(None)
-            await writer_task
-    finally:
-        heartbeat_task.cancel()
-        for task in in_flight:
-            task.cancel()
-        if not writer_task.done():
-            await results.put(None)
+            def renew() -> None:
+                with self.sessions() as session:
+                    renew_leases(session, self.worker, ids, self.config.schedule.lease_seconds)
+
             try:
-                await writer_task
+                await loop.run_in_executor(self.lease_thread, renew)
             except Exception:
-                log.exception("writer failed")
-        summary.interrupted = stop.is_set()
-        summary.elapsed = time.monotonic() - started
+                log.exception("could not renew the leases of this pass")
 
-        def finish() -> None:
-            with session_factory() as session:
-                release_sources(session, worker, sorted(claimed_pending))
-                run = session.get(Run, run_id)
-                run.ended_at = utcnow()
-                run.status = "interrupted" if summary.interrupted else "finished"
-                run.counts = dict(summary.counts) | {"total": summary.total, "new_bodies": summary.new_bodies}
-                session.commit()
+    def finish(self) -> None:
+        """Give back the sources claimed and not captured (they stay due), and close the run."""
+        summary = self.summary
+        with self.sessions() as session:
+            release_sources(session, self.worker, sorted(self.claimed_pending))
+            run = session.get(Run, summary.run_id)
+            run.ended_at = utcnow()
+            run.status = "interrupted" if summary.interrupted else "finished"
+            run.counts = dict(summary.counts) | {"total": summary.total, "new_bodies": summary.new_bodies}
+            session.commit()
 
-        await loop.run_in_executor(db_thread, finish)
-        db_thread.shutdown(wait=True)
-        lease_thread.shutdown(wait=True)
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return summary
+
+async def capture_pass(config: Config, session_factory: sessionmaker, **kwargs) -> RunSummary:
+    """Run one capture pass over the due sources (or all of them) and record it as a run
+    (see CapturePass for the keyword arguments)."""
+    return await CapturePass(config, session_factory, **kwargs).run()
 
 
 def run_pass(config: Config, session_factory: sessionmaker, **kwargs) -> RunSummary:

@@ -17,9 +17,13 @@ After each pass the digest of changed cited sources is sent (`archiver.notify`).
 SIGTERM or SIGINT stops the process cleanly: no new pass starts, the pass in flight stops
 claiming sources, finishes and writes the captures already under way (each batch in one
 transaction), gives back the leases it did not use, and records itself as interrupted; then the
-process exits 0. Captures still under way after `schedule.stop_grace_seconds`, or when the signal
+process exits 0 (130 when the first signal was SIGINT, as Ctrl-C in a terminal). Captures still under way after `schedule.stop_grace_seconds`, or when the signal
 comes a second time, are dropped instead: nothing of them is written and their sources stay due.
 The next start continues with whatever is still due.
+
+The extraction processes (archiver.pool) are shared by the passes of one process: started by
+the first page that needs extracting, kept between passes, and stopped after
+POOL_IDLE_SECONDS without work, so the frequent due checks do not pay for starting them.
 """
 
 from __future__ import annotations
@@ -41,15 +45,20 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archiver import notify, wayback_queue
-from archiver.capture import RunSummary, capture_pass
+from archiver.capture import RunSummary, capture_pass, extraction_pool
 from archiver.config import Config, ScheduleConfig
 from archiver.models import Source, utcnow
 from archiver.queue import release_dead_leases, worker_name
+from archiver.stopping import Stop
 
 log = logging.getLogger(__name__)
 
 CRON_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 CHUNK = 500
+POOL_IDLE_SECONDS = 900.0
+# After the stop is abandoned, the passes drop their captures in flight by themselves; a task
+# still running this long after is cancelled.
+CANCEL_AFTER_ABANDON_SECONDS = 5.0
 
 
 class ScheduleError(Exception):
@@ -209,7 +218,9 @@ class Scheduler:
         self.wayback_drain = wayback_drain
         self.summaries: list[RunSummary] = []
         self.deliveries: dict[int, list[notify.Delivery]] = {}
-        self.stop: asyncio.Event | None = None
+        self.stop: Stop | None = None
+        self.signal: int | None = None
+        self.pool = extraction_pool(config)
         self._wayback_stop = threading.Event()
         self._lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -218,13 +229,14 @@ class Scheduler:
         self._abandoning = False
         self._abandon_timer: asyncio.TimerHandle | None = None
 
-    def request_stop(self) -> None:
+    def request_stop(self, signum: int | None = None) -> None:
         """Stop after the captures in flight (what SIGTERM and SIGINT do); asked twice, stop at once."""
         if self.stop is None:
             return
         if self.stop.is_set():
             self._abandon()
             return
+        self.signal = signum
         grace = self.config.schedule.stop_grace_seconds
         log.warning("stopping: finishing the captures in flight (at most %g s; signal again to stop at once)", grace)
         self.stop.set()
@@ -236,8 +248,19 @@ class Scheduler:
         if running and not self._abandoning:
             log.warning("stopping now: the captures still in flight are dropped, their sources stay due for the next start")
         self._abandoning = True
-        for task in running:
-            task.cancel()
+        self.stop.abandon()
+        if running:
+            asyncio.get_running_loop().call_later(CANCEL_AFTER_ABANDON_SECONDS, self._cancel_running)
+
+    def _cancel_running(self) -> None:
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+
+    @property
+    def exit_code(self) -> int:
+        """0 after SIGTERM (what systemd expects of a clean stop), 130 after SIGINT (Ctrl-C)."""
+        return 130 if self.signal == signal.SIGINT else 0
 
     def _next_cron_fire(self) -> datetime:
         now = datetime.now(self.timezone)
@@ -265,7 +288,8 @@ class Scheduler:
             due = await loop.run_in_executor(None, prepare)
             if trigger == "due-check" and not due:
                 return None
-            summary = await capture_pass(self.config, self.sessions, worker=self.worker, trigger=trigger, stop=self.stop)
+            summary = await capture_pass(self.config, self.sessions, worker=self.worker, trigger=trigger,
+                                         stop=self.stop, pool=self.pool)
             self.summaries.append(summary)
             log.info("%s", describe_summary(summary, trigger))
             if summary.total:
@@ -299,6 +323,8 @@ class Scheduler:
         """The frequent check: a pass over the sources due now, if there are any."""
         until = utcnow() + timedelta(seconds=self.config.schedule.due_check_seconds / 2)
         await self._guarded("the due-source check", self._capture("due-check", until))
+        if self.pool.started and self.pool.idle_for() > POOL_IDLE_SECONDS:
+            self.pool.shutdown(wait=False)
 
     async def drain_wayback(self) -> None:
         """One round of the Wayback submission queue."""
@@ -329,7 +355,7 @@ class Scheduler:
         installed = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                loop.add_signal_handler(sig, self.request_stop)
+                loop.add_signal_handler(sig, self.request_stop, sig)
                 installed.append(sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
@@ -349,7 +375,7 @@ class Scheduler:
 
     async def run(self, once: bool = False) -> list[RunSummary]:
         """Run until SIGTERM/SIGINT or `request_stop()`; with `once`, run one scheduled pass and return."""
-        self.stop = asyncio.Event()
+        self.stop = Stop()
         self._lock = asyncio.Lock()
         loop = asyncio.get_running_loop()
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
@@ -381,10 +407,12 @@ class Scheduler:
                 self._abandon_timer.cancel()
             for sig in installed:
                 loop.remove_signal_handler(sig)
+            self.pool.shutdown(wait=False)
 
 
-def run_scheduler(config: Config, session_factory: sessionmaker, *, once: bool = False, worker: str | None = None) -> list[RunSummary]:
-    """Synchronous entry point for `archiver schedule`."""
+def run_scheduler(config: Config, session_factory: sessionmaker, *, once: bool = False, worker: str | None = None) -> int:
+    """Synchronous entry point for `archiver schedule`; returns the exit code (Scheduler.exit_code)."""
     drain = wayback_queue.drain if config.wayback.enabled else None
     scheduler = Scheduler(config, session_factory, worker=worker, wayback_drain=drain)
-    return asyncio.run(scheduler.run(once=once))
+    asyncio.run(scheduler.run(once=once))
+    return scheduler.exit_code

@@ -100,6 +100,17 @@ def find_source(session: Session, url: str) -> Source | None:
     return session.scalars(select(Source).where(Source.url == normalise_url(url))).first()
 
 
+def failed_source_ids(session: Session) -> list[int]:
+    """The sources whose last attempt failed: an error was recorded on it (refused, timed out,
+    crashed), or the page was unreachable. `archiver run --retry-failed` captures them now."""
+    from sqlalchemy import or_, select
+
+    from archiver.models import Source
+
+    query = select(Source.id).where(or_(Source.last_error.is_not(None), Source.state == "unreachable"))
+    return list(session.scalars(query.order_by(Source.id)))
+
+
 @dataclass
 class SourceRow:
     """One line of `archiver status`."""

@@ -66,6 +66,15 @@ class LazyGroup(click.Group):
         self.commands[cmd_name] = command
         return command
 
+    def invoke(self, ctx: click.Context):
+        """Run the command; Ctrl-C outside a capture pass (which handles it itself) ends the
+        command quietly with exit status 130, as shells expect, instead of a traceback."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise SystemExit(130) from None
+
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -24,8 +24,10 @@ def schedule(app: App, once: bool, worker: str | None) -> None:
 
     Runs in the foreground: a capture pass on [schedule] cron, passes over due sources every
     [schedule] due_check_seconds in between, the Wayback queue drained at its rate, and a digest
-    to the team after a pass in which a cited source changed. Made for a systemd service or a container (see docs/deployment.md). SIGTERM or Ctrl-C stops it
-    cleanly: captures in flight are finished and stored, the rest is left for the next start.
+    to the team after a pass in which a cited source changed. Made for a systemd service or a
+    container (see docs/deployment.md). SIGTERM or Ctrl-C stops it cleanly: captures in flight
+    are finished and stored (for at most [schedule] stop_grace_seconds; a second signal stops at
+    once), the rest is left due for the next start. Exits 0 after SIGTERM, 130 after Ctrl-C.
     Several workers (processes or machines) may share one database: each source is captured by
     one of them per pass.
     """
@@ -36,9 +38,10 @@ def schedule(app: App, once: bool, worker: str | None) -> None:
             logging.getLogger(name).setLevel(logging.INFO)
     config, sessions = app.config, app.sessions
     try:
-        run_scheduler(config, sessions, once=once, worker=worker)
+        code = run_scheduler(config, sessions, once=once, worker=worker)
     except ScheduleError as exc:
         fail(f"configuration error: {exc}")
+    raise SystemExit(code)
 
 
 def _print_deliveries(deliveries: list[notifications.Delivery], as_json: bool) -> None:

@@ -79,16 +79,14 @@ def add(app: App, url: str, lang, title, publisher, interval, as_json: bool) -> 
         console.print(f"already tracked: {data['url']}", highlight=False)
 
 
-def _install_stop_handlers(stop) -> None:
-    import asyncio
-    import signal
+def _stop_message(signum: int | None, again: bool) -> None:
+    from archiver.cli.app import err_console
 
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
+    if again:
+        err_console.print("stopping now: the captures in flight are dropped; their sources stay due", highlight=False)
+    else:
+        err_console.print("stopping: no new captures; finishing those in flight "
+                          "(press Ctrl-C again to stop at once)", highlight=False)
 
 
 @click.command()
@@ -101,13 +99,18 @@ def _install_stop_handlers(stop) -> None:
 @click.option("--ahead", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="HOURS",
               help="Also take sources falling due within this many hours (at most half their interval), "
                    "so a run started by cron at the same hour every day keeps daily sources daily.")
+@click.option("--retry-failed", "retry_failed", is_flag=True,
+              help="Capture now every source whose last attempt failed (an error, or unreachable).")
 @pass_app
 def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progress: bool | None, notify: bool,
-        ahead: float) -> None:
+        ahead: float, retry_failed: bool) -> None:
     """Capture the sources that are due, then exit.
 
     Exits 0 even when some sources failed (each failure is recorded on its capture);
-    non-zero only when the pass itself could not run.
+    1 when the pass itself could not run. Ctrl-C (or SIGTERM) stops claiming sources and lets
+    the captures in flight finish for at most [schedule] stop_grace_seconds; a second Ctrl-C
+    stops at once. The sources not captured stay due, the run is recorded as interrupted,
+    and the command exits 130 after SIGINT, 143 after SIGTERM.
     """
     import asyncio
 
@@ -117,6 +120,7 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
     from archiver.capture import capture_pass
     from archiver.cli.app import console
     from archiver.models import utcnow
+    from archiver.stopping import Stop
 
     config, sessions = app.config, app.sessions
     source_ids = None
@@ -126,6 +130,13 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
             for url in urls:
                 source = tracked_source(session, url)
                 source_ids.append(source.id)
+        everything = True
+    if retry_failed:
+        from archiver.sources import failed_source_ids
+
+        with sessions() as session:
+            failed = failed_source_ids(session)
+        source_ids = sorted(set(source_ids or []) | set(failed)) if urls else failed
         everything = True
     if ahead and not everything:
         from datetime import timedelta
@@ -137,9 +148,18 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
     show_bar = sys.stdout.isatty() if progress is None else progress
     show_bar = show_bar and not as_json
 
+    stop = None
+
     async def go():
-        stop = asyncio.Event()
-        _install_stop_handlers(stop)
+        nonlocal stop
+        stop = Stop(config.schedule.stop_grace_seconds, on_request=_stop_message)
+        restore = stop.install()
+        try:
+            return await capture(stop)
+        finally:
+            restore()
+
+    async def capture(stop):
         if show_bar:
             with Progress(
                 TextColumn("capturing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -166,8 +186,9 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
                                   on_outcome=line, stop=stop)
 
     summary = asyncio.run(go())
+    stopped_by = stop.exit_code if summary.interrupted else 0
     deliveries = []
-    if notify and summary.total:
+    if notify and summary.total and not stopped_by:
         from archiver.notify import after_pass
 
         deliveries = after_pass(config.notify, sessions, summary.run_id)
@@ -178,12 +199,12 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
         "new_bodies": summary.new_bodies,
         "seconds": round(summary.elapsed, 2),
         "interrupted": summary.interrupted,
-        "failures": [{"url": u, "error": e} for u, e in summary.failures],
+        "failures": [{"url": u, "error": e, "kind": k} for (u, e), k in zip(summary.failures, summary.failure_kinds)],
         "notified": [{"channel": d.channel, "ok": d.ok, "error": d.error} for d in deliveries],
     }
     if as_json:
         print_json(data)
-        return
+        sys.exit(stopped_by)
     parts = ", ".join(f"{n} {state}" for state, n in sorted(summary.counts.items())) or "nothing was due"
     console.print(
         f"run {summary.run_id}: {summary.total} captured in {summary.elapsed:.1f} s ({parts}); "
@@ -199,6 +220,16 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
             console.print(f"digest sent by {d.channel}", highlight=False)
         else:
             console.print(f"[bold red]digest not sent by {d.channel}:[/] {escape(d.error or '')}", highlight=False)
+    refused = sum(1 for kind in summary.failure_kinds if kind == "private_address")
+    if refused:
+        console.print(f"{refused} source{'s were' if refused > 1 else ' was'} refused by the configuration: "
+                      "private, loopback or link-local addresses are not fetched. For intranet sources set "
+                      "allow_private_addresses = true in [fetch], then `archiver run --retry-failed`.", highlight=False)
+    if stopped_by:
+        console.print(f"stopped before the end: the sources not captured stay due (run {summary.run_id} is "
+                      f"recorded as interrupted); `archiver notify --run {summary.run_id}` sends its digest",
+                      highlight=False)
+        sys.exit(stopped_by)
 
 
 @click.command()
