@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -333,3 +334,64 @@ def test_extraction_workers_exit_when_the_pass_is_killed(site, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_failure_inside_the_archiver_is_tried_again_and_never_costs_a_day(site, config, monkeypatch):
+    """A bug or a broken pool is not the page's fault: the capture is tried again in the same pass,
+    and a source that still fails stays due within minutes instead of its whole interval."""
+    from datetime import timedelta
+
+    from archiver import capture
+    from archiver.models import utcnow
+
+    sessions = open_database(config.database.url)
+    flaky, broken, fine = (site.set(f"/{name}.html", article(i)) for i, name in enumerate(("flaky", "broken", "fine")))
+    track(sessions, [flaky, broken, fine])
+    real_snapshot = capture._snapshot
+    calls = {"flaky": 0}
+
+    def snapshot(job, *args, **kwargs):
+        if job.url == broken or (job.url == flaky and calls["flaky"] == 0):
+            calls["flaky"] += job.url == flaky
+            raise RuntimeError("a bug in the archiver")
+        return real_snapshot(job, *args, **kwargs)
+
+    monkeypatch.setattr(capture, "_snapshot", snapshot)
+    summary = run_pass(config, sessions)
+    assert summary.counts == {"new": 2, "failed": 1}
+    with sessions() as session:
+        by_url = {s.url: s for s in session.scalars(select(Source))}
+        failed = session.scalars(select(Capture).where(Capture.requested_url == broken)).one()
+    assert failed.error_kind == "internal" and "a bug in the archiver" in failed.error
+    assert by_url[broken].state == "pending" and "internal error" in by_url[broken].last_error
+    assert utcnow() < by_url[broken].next_due_at <= utcnow() + timedelta(minutes=10)
+    assert by_url[flaky].state == "new" and by_url[flaky].next_due_at > utcnow() + timedelta(hours=23)
+
+
+def test_run_retry_failed_captures_the_failed_sources_now(site, cli):
+    good = site.set("/good.html", article(1))
+    down = site.set("/down.html", "maintenance", status=503)
+    for url in (good, down):
+        assert cli("add", url).exit_code == 0
+    assert cli("run").exit_code == 0
+    assert json.loads(cli("run", "--json").output)["total"] == 0, "nothing is due after the first pass"
+    site.set("/down.html", article(2))
+    again = json.loads(cli("run", "--retry-failed", "--json").output)
+    assert again["total"] == 1 and again["counts"] == {"new": 1}
+    sessions = open_database(cli.db_url)
+    with sessions() as session:
+        assert {s.url: s.state for s in session.scalars(select(Source))} == {good: "new", down: "new"}
+
+
+def test_a_refusal_by_configuration_says_how_to_retry(tmp_path, monkeypatch):
+    """Refused before any connection is made: 127.0.0.1 is refused from its address alone."""
+    from tests.conftest import make_cli
+
+    cli = make_cli(tmp_path, monkeypatch)
+    cli.config.write_text(cli.config.read_text().replace("allow_private_addresses = true", "allow_private_addresses = false"))
+    assert cli("add", "http://127.0.0.1:9/intranet/notice.html").exit_code == 0
+    result = cli("run")
+    assert result.exit_code == 0
+    assert "refused by the configuration" in result.output and "--retry-failed" in result.output
+    data = json.loads(cli("run", "--retry-failed", "--json").output)
+    assert data["failures"][0]["kind"] == "private_address"

@@ -3,6 +3,10 @@ HTTP code, and they do the pass's work."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from archiver.blobs import pack
 from archiver.tasks import extract_and_pack
 from archiver.pool import imported_modules, make_pool
@@ -134,3 +138,148 @@ def test_a_page_that_crashes_the_extractor_is_recorded_and_the_pass_goes_on(site
         assert get_blob(session, crashed.body_sha256) == crasher
         source = session.get(Source, crashed.source_id)
         assert source.state == "pending" and "crashed" in source.last_error
+
+
+@pytest.fixture(scope="module")
+def six_sites(tmp_path_factory):
+    """Six sites on six loopback addresses, each serving one varied page of the synthetic web
+    (benchmarks/synthweb.py): Chinese and English, UTF-8 and GBK, table and div layouts, 20-300 KB,
+    a PDF among them."""
+    from benchmarks import synthweb
+    from tests.siteserver import Page, Site
+
+    folder = tmp_path_factory.mktemp("web")
+    manifest = synthweb.build(folder, 120, hosts=12, quiet=True)
+    hosts = manifest["hosts"]
+    chosen, seen = [], set()
+    for page in sorted(manifest["pages"], key=lambda p: (p["kind"] != "pdf", p["number"])):
+        if page["host"] not in seen and len(chosen) < 6:
+            seen.add(page["host"])
+            chosen.append(page)
+    sites, urls = [], []
+    for n, page in enumerate(chosen):
+        host = synthweb.Host(**hosts[page["host"]])
+        site = Site(f"127.0.0.{11 + n}").start()
+        body = (folder / "bodies" / f"{page['number']}.1").read_bytes()
+        site.pages[page["path"]] = Page(body=body, content_type=synthweb.content_type(host, page["kind"]))
+        urls.append(site.url(page["path"]))
+        sites.append(site)
+    yield urls
+    for site in sites:
+        site.stop()
+
+
+@pytest.mark.slow
+def test_thirty_small_passes_never_crash(six_sites, tmp_path):
+    """Passes of fewer sources than cores are common (`run --url`, a few new sources, the
+    scheduler's due checks); they once extracted in threads and died with SIGSEGV. A crash here
+    kills the test process itself."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from archiver.capture import capture_pass
+    from archiver.config import Config
+    from archiver.db import open_database
+    from archiver.models import Capture
+    from archiver.sources import add_source
+
+    config = Config()
+    config.database.url = f"sqlite:///{tmp_path / 'archive.db'}"
+    config.fetch.allow_private_addresses = True
+    config.fetch.per_host_delay = 0.0
+    config.wayback.enabled = False
+    config.verdict.probe_not_found = True
+    sessions = open_database(config.database.url)
+    with sessions.begin() as session:
+        for url in six_sites:
+            add_source(session, url)
+    for _ in range(30):
+        summary = asyncio.run(capture_pass(config, sessions, everything=True))
+        assert summary.total == 6 and not summary.failures, summary.failures
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Capture)) == 180
+        assert session.scalar(select(func.count()).select_from(Capture).where(Capture.error.is_not(None))) == 0
+
+
+@pytest.mark.slow
+def test_the_schedulers_due_checks_share_one_pool_and_never_crash(six_sites, tmp_path):
+    """The same pages due every second, checked every second by `archiver schedule`: many small
+    passes in one process, one extraction pool for all of them, then a clean stop."""
+    import os
+    import signal
+
+    from sqlalchemy import func, select
+
+    from archiver.db import open_database
+    from archiver.models import Capture, Run
+    from archiver.sources import add_source
+    from tests.processes import archiver, write_config
+
+    db_url = f"sqlite:///{tmp_path / 'archive.db'}"
+    sessions = open_database(db_url)
+    with sessions.begin() as session:
+        for url in six_sites:
+            add_source(session, url, interval_hours=1 / 3600)
+    config = write_config(tmp_path / "config.toml", db_url, verdict={"probe_not_found": True},
+                          schedule={"due_check_seconds": 1})
+    proc = archiver(config, "schedule")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and _runs(sessions) < 3 and proc.poll() is None:
+        time.sleep(0.5)
+    early = _extraction_processes(proc.pid)
+    while time.monotonic() < deadline and _runs(sessions) < 10 and proc.poll() is None:
+        time.sleep(0.5)
+    late = _extraction_processes(proc.pid)
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert _runs(sessions) >= 10
+    assert early and early == late, "the passes share their extraction processes instead of starting new ones"
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Capture).where(Capture.error.is_not(None))) == 0
+        assert set(session.scalars(select(Run.status))) <= {"finished", "interrupted"}
+
+
+def _runs(sessions) -> int:
+    from sqlalchemy import func, select
+
+    from archiver.models import Run
+
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(Run).where(Run.status == "finished")) or 0
+
+
+def _descendants(pid: int) -> list[int]:
+    import os
+
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            parent = int(stat[stat.rindex(b")") + 2:].split()[1])
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _extraction_processes(pid: int) -> set[int]:
+    """The fork server and workers under `pid`: processes whose command line names the fork server."""
+    return {child for child in _descendants(pid) if b"forkserver" in _cmdline(child)}
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
