@@ -163,6 +163,7 @@ def _load_previous(session: Session, sources: list[Source]) -> dict[int, Previou
         previous[cap.source_id] = Previous(
             capture_id=cap.id,
             snapshot=snapshot,
+            # Validators belong to the address that answered with them, the capture's final URL.
             etag=_header(cap.response_headers, "etag") if live_ok else None,
             last_modified=_header(cap.response_headers, "last-modified") if live_ok else None,
             kind=snapshot.kind,
@@ -306,9 +307,10 @@ class Pipeline:
             job.url,
             etag=prev.etag if prev else None,
             last_modified=prev.last_modified if prev else None,
+            validated_url=prev.snapshot.final_url if prev else None,
         )
         hops = [(hop.status, hop.location) for hop in result.redirects]
-        if result.not_modified and prev is not None:
+        if result.not_modified and prev is not None and result.final_url == prev.snapshot.final_url:
             verdict = Verdict("unchanged", "server answered 304 Not Modified to a conditional request", 1.0, True)
             return Outcome(job, result, None, prev.snapshot.text, verdict, hops=hops,
                            text_sha256=prev.snapshot.text_sha256)

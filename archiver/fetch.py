@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 import ssl
 import time
@@ -29,6 +30,8 @@ from urllib.parse import quote
 import httpx
 
 from archiver.config import FetchConfig
+
+log = logging.getLogger(__name__)
 
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf;q=0.9,*/*;q=0.8"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -293,40 +296,57 @@ class Fetcher:
         for pool in pools:
             await pool.transport.aclose()
 
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                    validated_url: str | None = None) -> FetchResult:
         """GET `url`, following redirects, and return what happened; never raises for a failed fetch.
 
         `etag` and `last_modified` (from the previous capture) make the request conditional when
-        `config.conditional_requests` is on; a 304 answer sets `not_modified`. Cookies set during
-        the redirect chain are sent on its later hops but never carried over to another fetch.
+        `config.conditional_requests` is on, but only the request to `validated_url` (default:
+        `url`), the address whose response carried them: a validator says nothing about any other
+        address, and another page (a home page a deleted article now redirects to) may well
+        answer 304 to it. A 304 is `not_modified` only as the answer to that request; a 304 from
+        any other address breaks the chain, and the whole fetch is made again without
+        conditions (a second such 304 is a protocol error). Cookies set during the redirect
+        chain are sent on its later hops but never carried over to another fetch.
         """
         if self._client is None:
             raise RuntimeError("Fetcher must be used as `async with Fetcher(config) as fetcher:`")
-        result = FetchResult(requested_url=url)
         conditional: dict[str, str] = {}
         if self.config.conditional_requests:
             if etag:
                 conditional["If-None-Match"] = etag
             if last_modified:
                 conditional["If-Modified-Since"] = last_modified
+        target = _same_address_key(validated_url or url) if conditional else None
+        result = await self._fetch_once(url, conditional, target)
+        if result.error_kind == "unasked_304" and conditional:
+            log.info("%s; fetching %s again without conditions", result.error, url)
+            result = await self._fetch_once(url, {}, None)
+        if result.error_kind == "unasked_304":
+            result.error_kind = "protocol"
+        result.not_modified = result.status == 304 and result.error_kind is None
+        return result
+
+    async def _fetch_once(self, url: str, conditional: dict[str, str], validated: str | None) -> FetchResult:
+        result = FetchResult(requested_url=url)
         try:
-            await self._follow(result, url, conditional)
+            await self._follow(result, url, conditional, validated)
         except _Failure as failure:
             result.error_kind, result.error = failure.kind, failure.message
         except Exception as exc:
             result.error_kind = "other"
             result.error = f"unexpected error while fetching {url}: {type(exc).__name__}: {exc}"
         result.ended_at = _now()
-        result.not_modified = bool(conditional) and result.status == 304 and result.error_kind is None
         return result
 
-    async def _follow(self, result: FetchResult, url: str, conditional: dict[str, str]) -> None:
+    async def _follow(self, result: FetchResult, url: str, conditional: dict[str, str], validated: str | None) -> None:
         current = _parse_url(url)
         cookies = httpx.Cookies()
         seen = {_visit_key(current, cookies)}
         spent = 0.0
         first = True
         while True:
+            asked = conditional if validated is not None and _same_address_key(str(current)) == validated else {}
             async with self._turn(_host(current)):
                 if first:
                     result.started_at = _now()
@@ -336,12 +356,16 @@ class Fetcher:
                 try:
                     async with asyncio.timeout(max(budget, 0.0)):
                         await self._check_address(current)
-                        response = await self._exchange(result, current, cookies, conditional)
+                        response = await self._exchange(result, current, cookies, asked)
                 except TimeoutError:
                     raise _Failure("timeout", f"gave up after {_seconds(self.config.total_timeout)} "
                                               f"(the time limit for one page) waiting for {current.host}") from None
                 finally:
                     spent += time.monotonic() - began
+            if response.status_code == 304 and not asked:
+                hops = f" after {len(result.redirects)} redirect(s)" if result.redirects else ""
+                raise _Failure("unasked_304", f"{current}{hops} answered 304 Not Modified to a request that was not "
+                                              "conditional (a 304 only stands for the address whose capture it refers to)")
             location = _location(response) if response.status_code in REDIRECT_STATUSES else None
             if not location:
                 return
@@ -511,6 +535,15 @@ class Fetcher:
                                                 f"kept the first {_size(limit)}")
         finally:
             result.body = bytes(body)
+
+
+def _same_address_key(url: str) -> str | None:
+    """`url` as the address a conditional request is tied to: parsed the way requests are sent
+    (so spellings httpx sends alike compare equal), without its fragment; None if unparsable."""
+    try:
+        return str(httpx.URL(url.strip()).copy_with(fragment=None))
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
 
 
 def _visit_key(url: httpx.URL, cookies: httpx.Cookies) -> tuple[str, str]:

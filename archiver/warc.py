@@ -9,7 +9,8 @@ Export (`write_warc`) writes WARC 1.1, gzip-compressed per record, with for ever
   `X-Archive-Orig-` prefix and a Content-Length for the stored body is added: a replay
   tool must not try to un-gzip bytes that are already plain.
 - a `revisit` record instead, for a capture answered with 304 Not Modified (profile
-  server-not-modified, pointing at the capture that holds the body);
+  server-not-modified, pointing at the earlier capture of the same address that holds the
+  body; a 304 from another address is written as a bare `response`, claiming no body);
 - a `request` record: the request line and headers as sent;
 - a `metadata` record (JSON) with the capture's sealed record exactly as hashed into
   the chain, its record hash and the previous hash, so anyone holding the file can
@@ -187,6 +188,11 @@ def _write_capture(session: Session, writer: WARCWriter, capture: Capture) -> in
     written = 0
     if capture.status_code is not None:
         payload = b""
+        holder = _body_holder(session, capture) if capture.not_modified and capture.body_sha256 else None
+        # A revisit says "the same bytes as this earlier response of the same address". A 304
+        # that some other address answered (captures made before conditional requests were tied
+        # to their address) is written as the bare 304 response it was, claiming no body.
+        revisit = capture.not_modified and (holder is None or (holder.final_url or holder.requested_url) == uri)
         if capture.body_sha256 and not capture.not_modified:
             payload = get_blob(session, capture.body_sha256)
         http_headers = StatusAndHeaders(
@@ -206,11 +212,10 @@ def _write_capture(session: Session, writer: WARCWriter, capture: Capture) -> in
         if capture.record_hash:
             headers[RECORD_HASH_HEADER] = capture.record_hash
             headers[PREV_HASH_HEADER] = capture.prev_hash or "none"
-        if capture.not_modified:
+        if revisit:
             headers["WARC-Profile"] = NOT_MODIFIED_PROFILE
             if capture.body_sha256:
                 headers["WARC-Payload-Digest"] = "sha256:" + capture.body_sha256
-                holder = _body_holder(session, capture)
                 if holder is not None:
                     headers["WARC-Refers-To-Target-URI"] = holder.final_url or holder.requested_url
                     headers["WARC-Refers-To-Date"] = warc_date(holder.started_at)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from email.utils import parsedate_to_datetime
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -20,6 +21,17 @@ class Page:
     chunk_delay: float = 0.0
     etag: str | None = None
     last_modified: str | None = None
+
+
+def _not_modified_since(asked: str | None, last_modified: str) -> bool:
+    """RFC 9110 If-Modified-Since, as common servers apply it: 304 when the page has not changed
+    since the date asked about (the page's Last-Modified is not later than it)."""
+    if not asked:
+        return False
+    try:
+        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(asked)
+    except (TypeError, ValueError):
+        return asked == last_modified
 
 
 class Site:
@@ -53,13 +65,13 @@ class Site:
                     page = site.pages.get("__default__") or Page(b"<html><body><h1>404 Not Found</h1></body></html>", status=404)
                 if page.delay:
                     time.sleep(page.delay)
-                if page.etag and self.headers.get("If-None-Match") == page.etag:
+                if page.etag and self.headers.get("If-None-Match") in (page.etag, "*"):
                     self.send_response(304)
                     self.send_header("ETag", page.etag)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                if page.last_modified and self.headers.get("If-Modified-Since") == page.last_modified:
+                if page.last_modified and _not_modified_since(self.headers.get("If-Modified-Since"), page.last_modified):
                     self.send_response(304)
                     self.send_header("Content-Length", "0")
                     self.end_headers()

@@ -395,3 +395,112 @@ def test_a_refusal_by_configuration_says_how_to_retry(tmp_path, monkeypatch):
     assert "refused by the configuration" in result.output and "--retry-failed" in result.output
     data = json.loads(cli("run", "--retry-failed", "--json").output)
     assert data["failures"][0]["kind"] == "private_address"
+
+
+# --- conditional requests never cross a redirect ------------------------------------------------
+
+ARTICLE_STAMP = "Wed, 01 May 2024 08:00:00 GMT"
+LATER_STAMP = "Sat, 01 Jun 2024 08:00:00 GMT"
+SITE_STAMP = "Mon, 01 Jan 2024 00:00:00 GMT"
+HOME = """<html><head><title>Example News</title></head><body><nav>Home | World | Business</nav>
+<main><h2>Top stories</h2><ul><li><a href="/x">Floods close schools across the northern province</a></li>
+<li><a href="/y">Markets rally as the central bank holds its key rate steady</a></li>
+<li><a href="/z">A new bridge opens over the river after six years of work</a></li></ul>
+<p>Subscribe to our newsletter for the day's top stories every morning.</p></main></body></html>"""
+OTHER_ARTICLE = """<html><head><title>Harvest festival</title></head><body><article><h1>Harvest festival</h1>
+<p>Thousands of visitors came to the valley for the annual harvest festival over the weekend.</p>
+<p>Farmers sold apples, pears and honey from stalls along the old market street near the station.</p>
+<p>Organisers said next year's festival will add a music stage and a longer children's programme.</p>
+</article></body></html>"""
+QUOTE = "covers surveillance cameras, data centres and a command platform"
+
+
+def _redirect_again(site, path: str, target: str, how) -> None:
+    if how == "meta":
+        site.set(path, f'<html><head><meta http-equiv="refresh" content="0; url={target}"></head><body></body></html>',
+                 etag='"build-8"', last_modified=LATER_STAMP)
+    else:
+        site.redirect(path, target, status=how)
+
+
+@pytest.mark.parametrize("how", [301, 302, 307, 308, "meta"])
+@pytest.mark.parametrize("target", ["home", "other article", "same article"])
+def test_conditions_never_cross_a_redirect(site, config, tmp_path, how, target):
+    """An article captured once, then redirected (HTTP or meta refresh) to the home page, to an
+    unrelated article, or to its own text at a new address. Every page of the site shares one
+    ETag (a build number) and older Last-Modified dates, so any of them would answer 304 to the
+    article's validators: none may receive them, and the verdict, the quote check and the WARC
+    export must follow what the new address really serves."""
+    from archiver.readdb import Reader
+    from archiver.warc import select_captures, write_warc
+    from evidence.claims import Target, add_claim, cite
+    from evidence.report import claim_report
+    from warcio.archiveiterator import ArchiveIterator
+
+    config.verdict.probe_not_found = True
+    sessions = open_database(config.database.url)
+    shared = {"etag": '"build-7"', "last_modified": SITE_STAMP}
+    url = site.set("/news/a.html", article(1), etag='"build-7"', last_modified=ARTICLE_STAMP)
+    site.set("/", HOME, **shared)
+    site.set("/news/b.html", OTHER_ARTICLE, **shared)
+    with sessions.begin() as session:
+        add_claim(session, "The contract covers cameras", claim_id="cameras")
+        cite(session, Target(claim_id="cameras"), url, quote=QUOTE)
+    assert run_pass(config, sessions, everything=True).counts["new"] == 1
+
+    path = {"home": "/", "other article": "/news/b.html", "same article": "/news/a-moved.html"}[target]
+    if target == "same article":
+        site.set(path, article(1), **shared)
+    _redirect_again(site, "/news/a.html", path, how)
+    site.requests.clear()
+    summary = run_pass(config, sessions, everything=True)
+    assert summary.total == 1
+
+    to_target = [r for r in site.requests if r["path"] == path]
+    assert to_target, "the new address was fetched"
+    for request in to_target:
+        assert "If-None-Match" not in request["headers"] and "If-Modified-Since" not in request["headers"]
+    with sessions() as session:
+        source = session.scalars(select(Source)).one()
+        first, second = session.scalars(select(Capture).order_by(Capture.id)).all()
+        assert not second.not_modified and second.status_code == 200
+        assert second.final_url == site.url(path)
+        assert second.body_sha256 != first.body_sha256 or target == "same article"
+        expected = {"home": "deleted", "other article": "deleted",
+                    "same article": "moved" if how in (301, 308) else "unchanged"}[target]
+        assert second.verdict == expected, second.verdict_reason
+        support = claim_report(Reader.of_session(session), "cameras").citations[0]
+        if target == "same article":
+            assert support.quote_status == "present" and support.support == "live"
+        else:
+            assert support.quote_status == "missing" and support.support != "live"
+        warc = tmp_path / "export.warc.gz"
+        write_warc(session, select_captures(session, source_ids=[source.id]), warc)
+    with open(warc, "rb") as handle:
+        records = [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"),
+                    r.content_stream().read() if r.rec_type == "response" else b"")
+                   for r in ArchiveIterator(handle)]
+    assert not [r for r in records if r[0] == "revisit"]
+    responses = {uri: payload for kind, uri, payload in records if kind == "response"}
+    assert responses[url] == article(1).encode()
+    served = site.pages[path].body
+    assert responses[site.url(path)] == served
+
+
+def test_a_redirected_capture_is_revalidated_at_its_final_address(site, config):
+    """A source that ended at B after a redirect sends B's validators to B only; B's 304 keeps
+    it unchanged, and the redirecting address never receives a condition."""
+    sessions = open_database(config.database.url)
+    start = site.redirect("/old.html", "/new.html", status=301)
+    site.set("/new.html", article(4), etag='"n1"', last_modified=ARTICLE_STAMP)
+    site.set("/", HOME, etag='"n1"', last_modified=SITE_STAMP)
+    track(sessions, [start])
+    run_pass(config, sessions, everything=True)
+    site.requests.clear()
+    summary = run_pass(config, sessions, everything=True)
+    assert summary.counts["unchanged"] == 1 and summary.new_bodies == 0
+    old, new = [r for r in site.requests if r["path"] in ("/old.html", "/new.html")]
+    assert "If-None-Match" not in old["headers"] and new["headers"].get("If-None-Match") == '"n1"'
+    with sessions() as session:
+        last = session.scalars(select(Capture).order_by(Capture.id.desc())).first()
+        assert last.not_modified and last.status_code == 304 and last.final_url == site.url("/new.html")

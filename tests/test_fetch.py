@@ -409,6 +409,51 @@ def test_last_modified_conditional_request(site):
     assert result.not_modified and result.status == 304
 
 
+STAMP = "Wed, 01 May 2024 08:00:00 GMT"
+OLDER = "Mon, 01 Jan 2024 00:00:00 GMT"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_conditions_are_not_sent_across_a_redirect(site, status):
+    """The article's validators go to the article only: the home page it now redirects to,
+    which would answer 304 to them, gets a plain request and answers with its page."""
+    site.set("/", "<h1>Home</h1>", etag='"build-7"', last_modified=OLDER)
+    url = site.redirect("/news/a.html", "/", status=status)
+    result = fetch(url, etag='"build-7"', last_modified=STAMP)
+    article, home = [r["headers"] for r in site.requests]
+    assert article.get("If-None-Match") == '"build-7"' and article.get("If-Modified-Since") == STAMP
+    assert "If-None-Match" not in home and "If-Modified-Since" not in home
+    assert result.status == 200 and not result.not_modified and result.body == b"<h1>Home</h1>"
+    assert result.final_url == site.url("/")
+
+
+def test_conditions_go_to_the_address_they_came_from(site):
+    """A capture that ended at B after a redirect holds B's validators: B gets them, the
+    redirecting address does not, and B's 304 means not modified."""
+    start = site.redirect("/old", "/new", status=301)
+    site.set("/new", "v1", etag='"abc"')
+    result = fetch(start, etag='"abc"', validated_url=site.url("/new"))
+    first, second = [r["headers"] for r in site.requests]
+    assert "If-None-Match" not in first and second.get("If-None-Match") == '"abc"'
+    assert result.status == 304 and result.not_modified and result.final_url == site.url("/new")
+
+
+def test_a_304_from_an_address_not_asked_is_refetched_then_refused(site):
+    """A server that answers 304 to a request without conditions breaks the chain: the fetch is
+    made again without conditions, and a second such answer is a protocol error, never
+    'not modified'."""
+    site.set("/", b"", status=304, content_type=None)
+    url = site.redirect("/news/a.html", "/", status=302)
+    result = fetch(url, etag='"v1"')
+    assert [r["path"] for r in site.requests] == ["/news/a.html", "/", "/news/a.html", "/"]
+    assert "If-None-Match" in site.requests[0]["headers"]
+    assert all("If-None-Match" not in r["headers"] for r in site.requests[1:])
+    assert not result.not_modified and not result.ok
+    assert result.error_kind == "protocol" and "not conditional" in result.error
+    plain = fetch(site.url("/"))
+    assert plain.error_kind == "protocol" and not plain.not_modified
+
+
 def test_conditional_requests_can_be_switched_off(site):
     url = site.set("/doc", "v1", etag='"abc"')
     result = fetch(url, make_config(conditional_requests=False), etag='"abc"')

@@ -151,6 +151,37 @@ def test_round_trip_keeps_every_header_and_byte(db_url, tmp_path):
     assert rec.get_header("X-Archiver-Prev-Hash") == captures[ids["failed"]].record_hash
 
 
+def test_a_304_from_another_address_is_no_revisit_of_the_article(sqlite_url, tmp_path):
+    """A 304 stored before conditional requests were tied to their address (the article's
+    validators sent on to the home page it redirected to) claims no body in the export: the
+    home page's record is the bare 304 it was, never a revisit pointing at the article's bytes."""
+    sessions = open_database(sqlite_url)
+    with sessions.begin() as session:
+        source, _ = add_source(session, "http://news.example.org/contract")
+        (sha,), _ = put_blobs(session, [EN_PAGE.encode()])
+        common = dict(source_id=source.id, origin="live", requested_url=source.url, redirects=[],
+                      request_headers={"Host": "news.example.org"}, http_version="HTTP/1.1",
+                      tool="source-archiver", tool_version="0.1.0", config={})
+        rows = [Capture(**common, final_url=source.url, started_at=T0, ended_at=T0, status_code=200,
+                        response_headers=[["Last-Modified", "Wed, 01 May 2024 08:00:00 GMT"]], body_sha256=sha,
+                        body_size=len(EN_PAGE), verdict="new"),
+                Capture(**common | {"redirects": [[301, "http://news.example.org/"]]}, final_url="http://news.example.org/",
+                        started_at=T0 + timedelta(days=1), ended_at=T0 + timedelta(days=1), status_code=304,
+                        not_modified=True, response_headers=[], body_sha256=sha, verdict="unchanged")]
+        add_captures(session, rows)
+    path = tmp_path / "out.warc.gz"
+    export(sqlite_url, path)
+    records = read_records(path)
+    assert not [rec for rec, _, _ in records if rec.get_header("WARC-Type") == "revisit"]
+    home = [(rec, http) for rec, http, _ in records
+            if rec.get_header("WARC-Type") == "response" and rec.get_header("WARC-Target-URI") == "http://news.example.org/"]
+    assert len(home) == 1
+    rec, http = home[0]
+    assert http.get_statuscode() == "304"
+    assert rec.get_header("WARC-Payload-Digest") != "sha256:" + sha
+    assert rec.get_header("WARC-Refers-To-Target-URI") is None
+
+
 def test_metadata_lets_anyone_recompute_the_record_hash(sqlite_url, tmp_path):
     store_with_captures(sqlite_url)
     path = tmp_path / "out.warc.gz"
