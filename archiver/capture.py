@@ -335,6 +335,7 @@ class Pipeline:
                     hops = hops + [(0, extracted.meta_refresh)] + [(h.status, h.location) for h in followed.redirects]
                     followed.redirects = result.redirects + [Hop(url=result.final_url or job.url, status=0, location=extracted.meta_refresh)] + followed.redirects
                     followed.requested_url = job.url
+                    followed.addresses = result.addresses + followed.addresses
                     result = followed
                     body_sha = sha256_hex(result.body) if result.body else None
                     body = result.body or None
@@ -495,7 +496,7 @@ def write_outcomes(
         session.flush()
         plugins.after_captures(session, [(sources[o.job.source_id], capture, o.text) for o, capture in zip(outcomes, captures)])
         submissions.after_captures(session, [(sources[o.job.source_id], capture) for o, capture in zip(outcomes, captures)],
-                                   config.wayback)
+                                   config.wayback, [o.fetch.addresses for o in outcomes])
         return new_bodies
 
 

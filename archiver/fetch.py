@@ -88,6 +88,8 @@ class FetchResult:
     error: str | None = None
     not_modified: bool = False
     content_type: str | None = None
+    # The server address of every response in the chain, redirects included, in order.
+    addresses: list[str] = field(default_factory=list)
 
     def header(self, name: str) -> str | None:
         """The first value of response header `name` (any letter case), or None."""
@@ -362,6 +364,8 @@ class Fetcher:
                                               f"(the time limit for one page) waiting for {current.host}") from None
                 finally:
                     spent += time.monotonic() - began
+            if result.server_ip:
+                result.addresses.append(result.server_ip)
             if response.status_code == 304 and not asked:
                 hops = f" after {len(result.redirects)} redirect(s)" if result.redirects else ""
                 raise _Failure("unasked_304", f"{current}{hops} answered 304 Not Modified to a request that was not "

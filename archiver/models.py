@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -82,6 +83,8 @@ class Source(Base):
     interval_hours: Mapped[float | None] = mapped_column(Float)
     next_due_at: Mapped[datetime] = mapped_column(default=utcnow)
     capture_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Never submitted to, nor looked up at, the Wayback Machine (`archiver add URL --no-wayback`).
+    no_wayback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None]
 

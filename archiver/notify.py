@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from archiver import TOOL_NAME, __version__, plugins
+from archiver import TOOL_NAME, __version__, dates, plugins
 from archiver.config import NotifyConfig
 from archiver.models import Capture, Run, Source
 
@@ -209,7 +209,7 @@ def build_digest(session: Session, run_id: int) -> Digest | None:
             cited_by=(cited or {}).get(source_id, []),
             quotes_missing=missing.get(source_id, []),
         ))
-    return Digest(run_id=run_id, run_started=run.started_at.strftime("%Y-%m-%d %H:%M"), changes=changes)
+    return Digest(run_id=run_id, run_started=dates.when(run.started_at), changes=changes)
 
 
 def channels(config: NotifyConfig) -> list[str]:

@@ -210,6 +210,12 @@ def recover_source(
                 raise ValueError(f"no source with id {source_id}")
             dates = [on_date] if on_date else citation_dates(session, source_id)
             session.expunge(source)
+        from archiver.submissions import wayback_refusal
+
+        refused = wayback_refusal(source)
+        if refused:
+            return [Recovery(source_id, source.url, "refused",
+                             f"not looked up at the Wayback Machine: {refused} (a look-up tells it the URL)")]
         try:
             chosen, nothing = _choose(client, source, dates)
         except WaybackError as exc:

@@ -57,9 +57,12 @@ def add_source(
     title: str | None = None,
     publisher: str | None = None,
     interval_hours: float | None = None,
+    no_wayback: bool | None = None,
 ) -> tuple[Source, bool]:
     """Track `url` (normalised). Returns (source, created); an existing source gains missing details.
 
+    `no_wayback` True keeps the source away from the Wayback Machine (its submissions still
+    waiting are withdrawn), False allows it again, None leaves it as it is.
     Raises archiver.urls.InvalidURL for a malformed or non-http(s) URL.
     """
     from sqlalchemy import select
@@ -74,6 +77,12 @@ def add_source(
                 setattr(source, name, value)
         if interval_hours and source.interval_hours != interval_hours:
             source.interval_hours = interval_hours
+        if no_wayback is not None and bool(source.no_wayback) != no_wayback:
+            source.no_wayback = no_wayback
+            if no_wayback:
+                from archiver.submissions import withdraw_jobs
+
+                withdraw_jobs(session, source.id)
         return source, False
     source = Source(
         url=normalised,
@@ -81,6 +90,7 @@ def add_source(
         title=title or None,
         publisher=publisher or None,
         interval_hours=interval_hours,
+        no_wayback=bool(no_wayback),
         added_at=utcnow(),
         next_due_at=utcnow(),
         state="pending",
@@ -127,6 +137,7 @@ class SourceRow:
     unreachable_since: datetime | None
     title: str | None
     lang: str | None
+    no_wayback: bool = False
 
     def as_json(self) -> dict:
         def iso(value):
@@ -145,12 +156,13 @@ class SourceRow:
             "unreachable_since": iso(self.unreachable_since),
             "title": self.title,
             "lang": self.lang,
+            "no_wayback": self.no_wayback,
         }
 
 
 _ROW_SELECT = (
     "SELECT id, url, state, state_since, state_reason, final_url, last_checked_at, last_error, capture_count,"
-    " unreachable_since, title, lang FROM sources"
+    " unreachable_since, title, lang, no_wayback FROM sources"
 )
 
 
@@ -159,7 +171,7 @@ def _source_rows(db: Reader, where: str, params: list, limit: int | None) -> lis
     if limit:
         sql += " LIMIT ?"
         params = [*params, limit]
-    return [SourceRow(r[0], r[1], r[2], utc(r[3]), r[4], r[5], utc(r[6]), r[7], r[8], utc(r[9]), r[10], r[11])
+    return [SourceRow(r[0], r[1], r[2], utc(r[3]), r[4], r[5], utc(r[6]), r[7], r[8], utc(r[9]), r[10], r[11], bool(r[12]))
             for r in db.rows(sql, params)]
 
 

@@ -21,11 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from archiver import dates
 from archiver.config import Config, WaybackConfig
-from archiver.models import Capture, WaybackJob, utcnow
+from archiver.models import Capture, Source, WaybackJob, utcnow
 from archiver.queue import dead_local_owners, worker_name
 
 from archiver.wayback import SaveAnswer, Snapshot, TAKEOVER_TOLERANCE, WaybackClient, WaybackError, parse_duration
@@ -161,10 +162,17 @@ def _claimable(now: datetime, dead_owners: list[str]):
     stale_lease = WaybackJob.lease_expires_at < now
     if dead_owners:
         stale_lease = or_(stale_lease, WaybackJob.lease_owner.in_(dead_owners))
-    return or_(
-        and_(WaybackJob.status == "pending", WaybackJob.next_attempt_at <= now),
-        and_(WaybackJob.status == "running", stale_lease),
+    return and_(
+        or_(and_(WaybackJob.status == "pending", WaybackJob.next_attempt_at <= now),
+            and_(WaybackJob.status == "running", stale_lease)),
+        _not_withheld(),
     )
+
+
+def _not_withheld():
+    """Jobs of sources marked no-wayback are never sent (archiver.submissions withdraws them;
+    this also holds for one queued by an older version or a concurrent writer)."""
+    return ~exists().where(Source.id == WaybackJob.source_id, Source.no_wayback.is_(True))
 
 
 def _dead_owners(session: Session) -> list[str]:
@@ -204,7 +212,8 @@ def _next_due(session_factory: sessionmaker, now: datetime) -> datetime | None:
     with session_factory() as session:
         if session.scalar(select(WaybackJob.id).where(_claimable(now, _dead_owners(session))).limit(1)) is not None:
             return now
-        return session.scalar(select(func.min(WaybackJob.next_attempt_at)).where(WaybackJob.status == "pending"))
+        return session.scalar(select(func.min(WaybackJob.next_attempt_at))
+                              .where(WaybackJob.status == "pending", _not_withheld()))
 
 
 def _update_job(session_factory: sessionmaker, job_id: int, **values) -> None:
@@ -289,7 +298,7 @@ def drain(
             values["spn_job_id"] = None
         _update_job(session_factory, claim.id, **values)
         summary.deferred += 1
-        event(claim, "deferred", f"{message}; next attempt {until.strftime('%Y-%m-%d %H:%M:%S')} UTC")
+        event(claim, "deferred", f"{message}; next attempt {dates.when(until, seconds=True, utc=True)}")
 
     def give_up(claim: _Claim, message: str, attempts: int) -> None:
         _update_job(session_factory, claim.id, status="failed", last_error=message, attempts=attempts,
@@ -432,7 +441,7 @@ def _safe_newest(client: WaybackClient, url: str) -> Snapshot | None:
 
 def retry_failed(session: Session, source_ids: list[int] | None = None) -> int:
     """Put failed jobs back in the queue with a fresh attempt count; returns how many."""
-    query = update(WaybackJob).where(WaybackJob.status == "failed")
+    query = update(WaybackJob).where(WaybackJob.status == "failed", _not_withheld())
     if source_ids is not None:
         query = query.where(WaybackJob.source_id.in_(source_ids))
     return session.execute(

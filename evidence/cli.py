@@ -25,9 +25,9 @@ pass_app = click.pass_obj
 def _console():
     """The rich console, made on first use: `report` prints with click and does without rich's
     import (~40 ms)."""
-    from rich.console import Console
+    from archiver.cli.app import make_console
 
-    return Console()
+    return make_console()
 
 
 def escape(text: str) -> str:
@@ -92,13 +92,15 @@ def claim_list(app, as_json: bool) -> None:
         return
     from rich.table import Table
 
+    from archiver.cli.app import plural, print_table
+
     table = Table(header_style="bold")
     for name in ("id", "citations", "tags", "text"):
-        table.add_column(name, overflow="fold")
+        table.add_column(name, overflow="fold", no_wrap=name in ("id", "citations"))
     for row in rows:
         table.add_row(escape(row["id"]), str(row["citations"]), escape(", ".join(row["tags"])), escape(row["text"]))
-    _console().print(table)
-    _console().print(f"{len(rows)} claims", highlight=False)
+    print_table(_console(), table)
+    _console().print(plural(len(rows), "claim"), highlight=False)
 
 
 @claim.command("edit")
@@ -171,15 +173,17 @@ def datapoint_list(app, as_json: bool) -> None:
         return
     from rich.table import Table
 
+    from archiver.cli.app import plural, print_table
+
     table = Table(header_style="bold")
     for name in ("id", "entity", "country", "category", "place", "lat, lon", "date", "claim", "citations"):
-        table.add_column(name, overflow="fold")
+        table.add_column(name, overflow="fold", no_wrap=name in ("id", "lat, lon", "date", "claim", "citations"))
     for r in rows:
         where = f"{r['latitude']}, {r['longitude']}" if r["latitude"] is not None else ""
         table.add_row(*(escape(str(v or "")) for v in (r["id"], r["entity"], r["country"], r["category"], r["place"],
                                                        where, r["date"], r["claim_id"], r["citations"])))
-    _console().print(table)
-    _console().print(f"{len(rows)} data points", highlight=False)
+    print_table(_console(), table)
+    _console().print(plural(len(rows), "data point"), highlight=False)
 
 
 @click.command("cite")
@@ -238,8 +242,10 @@ def import_command(app, file: str, encoding: str | None, as_json: bool) -> None:
 
     Columns: url (required), lang, title, publisher, claim_id, claim, tags (';'-separated),
     quote, accessed, note, datapoint_id, entity, country, category, place, latitude, longitude,
-    date, description. Importing the same file again adds nothing. Rejected rows are listed with
-    their line number and reason; the good rows are imported all the same.
+    date, description, no_wayback (yes: never sent to the Wayback Machine). Importing the same
+    file again adds nothing. Rejected rows are listed with their line number and reason; the good
+    rows are imported all the same. Exits 2 when every row was rejected. Cells that `archiver
+    export` protected against spreadsheet formulas (a leading ') are read back as they were.
     """
     from evidence.csvio import CSVFileError, import_file
 
@@ -252,17 +258,22 @@ def import_command(app, file: str, encoding: str | None, as_json: bool) -> None:
         fail(f"{file}: {exc}", code=2)
     if as_json:
         print_json(summary.as_json())
-        return
-    _console().print(
-        f"{summary.rows} rows: {summary.added} added, {summary.already} already tracked, {summary.updated} updated, "
-        f"{len(summary.rejected)} rejected (new: {summary.new_sources} sources, {summary.new_claims} claims, "
-        f"{summary.new_datapoints} data points, {summary.new_citations} citations)",
-        highlight=False,
-    )
-    for item in summary.rejected:
-        _console().print(f"  [red]rejected[/] line {item.line}: {escape(item.reason)}", highlight=False)
-    for warning in summary.warnings:
-        _console().print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)
+    else:
+        from archiver.cli.app import plural
+
+        _console().print(
+            f"{plural(summary.rows, 'row')}: {summary.added} added, {summary.updated} updated, "
+            f"{summary.already} with nothing new, {len(summary.rejected)} rejected; sources: {summary.new_sources} new, "
+            f"{summary.sources_already_tracked} already tracked; new: {plural(summary.new_claims, 'claim')}, "
+            f"{plural(summary.new_datapoints, 'data point')}, {plural(summary.new_citations, 'citation')}",
+            highlight=False,
+        )
+        for item in summary.rejected:
+            _console().print(f"  [red]rejected[/] line {item.line}: {escape(item.reason)}", highlight=False)
+        for warning in summary.warnings:
+            _console().print(f"  [yellow]warning[/] {escape(warning)}", highlight=False)
+    if summary.all_rejected:
+        fail(f"nothing imported: every row of {file} was rejected", code=2)
 
 
 @click.command("export")
@@ -364,7 +375,9 @@ def _export_archives(session, warc_path, wacz_path, source_urls, claim_ids, sinc
 @click.command("report")
 @click.argument("claim_id", required=False)
 @click.option("--all", "everything", is_flag=True, help="Every claim in one document, those at risk first.")
-@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True,
+              help="md: Markdown to paste into a report; html: one self-contained page with Robust Links; "
+                   "json: the stable interface of docs/report-json.md.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of the screen.")
 @click.option("--wacz", "wacz_path", type=click.Path(dir_okay=False),
               help="Also package every capture of the claim's sources as this WACZ file, named with its hash in the report.")

@@ -51,8 +51,11 @@ from evidence.models import Citation, Claim, DataPoint
 COLUMNS = (
     "url", "lang", "title", "publisher", "claim_id", "claim", "tags", "quote", "accessed", "note",
     "datapoint_id", "entity", "country", "category", "place", "latitude", "longitude", "date", "description",
+    "no_wayback",
 )
-SOURCE_COLUMNS = ("url", "lang", "title", "publisher")
+SOURCE_COLUMNS = ("url", "lang", "title", "publisher", "no_wayback")
+_YES = ("yes", "y", "true", "1", "x")
+_NO = ("no", "n", "false", "0")
 DATAPOINT_FIELDS = ("entity", "country", "category", "place", "latitude", "longitude", "date", "description")
 _LEGACY_ENCODINGS = ("gb18030", "big5", "utf_16", "cp1252", "latin_1")
 
@@ -183,8 +186,14 @@ class ImportSummary:
     new_claims: int = 0
     new_datapoints: int = 0
     new_citations: int = 0
+    sources_already_tracked: int = 0
     checks: int = 0
     encoding: str = "utf-8"
+
+    @property
+    def all_rejected(self) -> bool:
+        """Every row of a file that had rows was rejected: nothing was imported."""
+        return self.rows > 0 and len(self.rejected) == self.rows
 
     def as_json(self) -> dict:
         return {
@@ -198,6 +207,7 @@ class ImportSummary:
                     "citations": self.new_citations},
             "quote_checks": self.checks,
             "encoding": self.encoding,
+            "sources_already_tracked": self.sources_already_tracked,
         }
 
 
@@ -273,6 +283,7 @@ class _Importer:
         if url is None:
             raise EvidenceError("no url")
         url = check_url(url)
+        no_wayback = _yes_no(row.get("no_wayback"), "no_wayback")
         accessed = check_date(row.get("accessed"), "accessed date")
         claim_id, claim_text = row.get("claim_id"), row.get("claim")
         tags = parse_tags(row.get("tags"))
@@ -304,7 +315,7 @@ class _Importer:
             self.defined_points.add(datapoint_id)
         return _Checked(
             line=row.line, url=url,
-            source={name: row.get(name) for name in ("lang", "title", "publisher")},
+            source={name: row.get(name) for name in ("lang", "title", "publisher")} | {"no_wayback": no_wayback},
             claim_id=claim_id, claim_text=claim_text, tags=tags,
             datapoint_id=datapoint_id, datapoint=point,
             quote=quote, accessed=accessed, note=note,
@@ -325,6 +336,8 @@ class _Importer:
                 merged.extend(tag for tag in checked.tags if tag not in merged)
         self.claim_seen: dict[str, str] = {}
         self.point_seen: dict[str, dict] = {}
+        self.seen_sources: set[int] = set()
+        self.new_source_ids: set[int] = set()
         to_check = []
         for checked in rows:
             outcome, citations = self._write(checked)
@@ -339,10 +352,20 @@ class _Importer:
 
     def _write(self, checked: _Checked) -> tuple[str, list[Citation]]:
         outcomes = set()
+        before = None
+        existing = self.session.scalars(select(Source).where(Source.url == checked.url)).first()
+        if existing is not None:
+            before = bool(existing.no_wayback)
         source, created = add_source(self.session, checked.url, **checked.source)
         if created:
             self.summary.new_sources += 1
             outcomes.add("added")
+        else:
+            if source.id not in self.seen_sources and source.id not in self.new_source_ids:
+                self.summary.sources_already_tracked += 1
+            if before is not None and before != bool(source.no_wayback):
+                outcomes.add("updated")
+        (self.new_source_ids if created else self.seen_sources).add(source.id)
         if checked.claim_id:
             outcomes.add(self._write_claim(checked))
         if checked.datapoint is not None:
@@ -495,8 +518,20 @@ def export_rows(session: Session) -> list[dict[str, str]]:
 def _source_row(source: Source) -> dict[str, str]:
     row = dict.fromkeys(COLUMNS, "")
     row.update({"url": source.url, "lang": source.lang or "", "title": source.title or "",
-                "publisher": source.publisher or ""})
+                "publisher": source.publisher or "", "no_wayback": "yes" if source.no_wayback else ""})
     return row
+
+
+def _yes_no(value: str | None, column: str) -> bool | None:
+    """A yes/no cell: True, False, or None when empty (the source keeps what it has)."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise EvidenceError(f"{column} must be yes or no (or empty), not {value!r}")
 
 
 def write_csv(rows: list[dict[str, str]], handle, *, bom: bool = False) -> None:

@@ -13,6 +13,7 @@ import html
 import re
 from datetime import datetime
 
+from archiver import dates
 from evidence.report import SCHEMA, CaptureRef, CitationReport, DataPointRef, Report
 
 ALL_SCHEMA = "source-archiver/citation-reports/1"
@@ -30,11 +31,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+    return dates.when(value, utc=True)
 
 
 def _day(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d") if value else ""
+    return dates.day(value)
 
 
 # --- JSON --------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from archiver import dates
 from archiver.readdb import Reader, chunks, in_list, utc
 from evidence import ARCHIVE_ORIGINS, LIVE_GOOD, EvidenceError
 
@@ -306,7 +307,7 @@ def _source_captures(db: Reader, sources: list[_Source]) -> tuple[dict[int, Capt
 
 
 def _day(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d") if value else ""
+    return dates.day(value)
 
 
 def citation_line(title: str | None, publisher: str | None, url: str, accessed: str | None,

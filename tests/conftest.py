@@ -25,6 +25,22 @@ def site():
 
 
 @pytest.fixture
+def loopback_is_public(monkeypatch):
+    """Let captures of the loopback test sites be submitted to a fake Wayback Machine: in
+    archiver.submissions' eyes 127.0.0.0/8 and ::1 are public here, every other non-public
+    address is still refused (the archiver itself never submits a private address)."""
+    import ipaddress
+
+    from archiver import submissions
+    from archiver.fetch import classify_address
+
+    def policy(address: str) -> str | None:
+        return None if ipaddress.ip_address(address.split("%", 1)[0]).is_loopback else classify_address(address)
+
+    monkeypatch.setattr(submissions, "address_policy", policy)
+
+
+@pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'archive.db'}"
 

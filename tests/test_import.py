@@ -75,13 +75,13 @@ on two lines",2019-02-30,,,,,,,,,,
 https://ok.example/3,en,,,c2,,,,,,,,,,,,,,
 https://ok.example/4,en,,,,,,orphan quote,,,,,,,,,,,
 https://ok.example/5,en,,,c1,,,,,,dp-x,Huawei,Kenya,,Nairobi,95,36.8,,
-https://ok.example/6,en,,,c1,,,,,,,,,,,,,,,extra
+https://ok.example/6,en,,,c1,,,,,,,,,,,,,,,,extra
 https://ok.example/7,en,,,c1,,,second quote,2019-02-28,,,,,,,,,,
 """
     path = write(tmp_path, "bib.csv", text)
     result = cli("import", path)
     assert result.exit_code == 0, result.output
-    assert "9 rows: 2 added, 0 already tracked, 0 updated, 7 rejected" in result.output
+    assert "9 rows: 2 added, 0 updated, 0 with nothing new, 7 rejected; sources: 2 new, 0 already tracked" in result.output
     summary = json.loads(cli("import", path, "--json").output)
     assert [(r["line"], r["reason"].split(":")[0]) for r in summary["rejected"]] == [
         (3, "no url"),

@@ -19,6 +19,9 @@ from evidence.claims import DataPointInput, Target, add_claim, add_datapoint, ci
 from evidence.report import all_reports, claim_report
 from tests.conftest import make_cli
 
+# Their pages are served on loopback: in these tests, those count as public for the Wayback Machine.
+pytestmark = pytest.mark.usefixtures("loopback_is_public")
+
 ARTICLE = """<html><head><title>{title}</title></head><body><nav><a href="/">Home</a> | <a href="/news">News</a></nav>
 <article><h1>{title}</h1>
 <p>{first}</p>

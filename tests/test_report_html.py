@@ -19,6 +19,9 @@ from evidence.report import all_reports, claim_report
 from tests.fake_wayback import FakeWayback
 from archiver import wayback_queue as wq
 
+# Their pages are served on loopback: in these tests, those count as public for the Wayback Machine.
+pytestmark = pytest.mark.usefixtures("loopback_is_public")
+
 CHROMIUM = "/usr/bin/chromium"
 
 EN = """<html><head><title>Camera deal</title></head><body><article><h1>Camera deal</h1>

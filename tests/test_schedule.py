@@ -32,6 +32,9 @@ from evidence.models import Citation, Claim
 from tests.processes import captures, spawn_processes, wait_for, write_config
 from tests.receivers import Webhook
 
+# Their pages are served on loopback: in these tests, those count as public for the Wayback Machine.
+pytestmark = pytest.mark.usefixtures("loopback_is_public")
+
 spawn = pytest.fixture(spawn_processes)
 
 ARTICLE = """<html><head><title>Notice {i}</title></head><body><nav>Home | News</nav>

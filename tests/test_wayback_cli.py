@@ -13,6 +13,9 @@ from archiver.db import open_database
 from archiver.models import Capture, Source, WaybackJob
 from tests.fake_wayback import FakeWayback
 
+# Their pages are served on loopback: in these tests, those count as public for the Wayback Machine.
+pytestmark = pytest.mark.usefixtures("loopback_is_public")
+
 PAGE = ("<html><head><title>Notice</title></head><body><article><p>The bureau published notice {n} "
         "on the procurement of cameras for the city police.</p></article></body></html>")
 

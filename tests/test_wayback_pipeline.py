@@ -29,6 +29,9 @@ from archiver.sources import add_source
 from archiver.store import get_blob, get_text
 from tests.fake_wayback import FakeWayback
 
+# Their pages are served on loopback: in these tests, those count as public for the Wayback Machine.
+pytestmark = pytest.mark.usefixtures("loopback_is_public")
+
 ARTICLE = """<html><head><title>Report {n}</title></head><body>
 <nav><a href="/">Home</a> <a href="/news">News</a></nav>
 <article><h1>Report {n}</h1>

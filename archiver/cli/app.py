@@ -28,10 +28,33 @@ _CONSOLES = {"console": {}, "err_console": {"stderr": True}}
 def _console(name: str) -> Console:
     made = globals().get(name)
     if made is None:
-        from rich.console import Console
-
-        made = globals()[name] = Console(**_CONSOLES[name])
+        made = globals()[name] = make_console(**_CONSOLES[name])
     return made
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A rich console; piped or redirected, it never breaks a line of text (scripts grep them)."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, soft_wrap=not stream.isatty())
+
+
+def print_table(console: Console, table) -> None:
+    """Print a rich table: fitted to a terminal's width, and piped at its natural width, so
+    that no cell (an id, a URL, a date) is ever cut over two lines in a file or a pipe."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.measure import Measurement
+
+    widest = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    saved = console.width
+    console.width = max(widest, saved)
+    try:
+        console.print(table, soft_wrap=False)
+    finally:
+        console.width = saved
 
 
 def __getattr__(name: str):
@@ -75,6 +98,11 @@ class App:
             fail(str(exc))
         with db:
             yield db
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """'1 new body', '3 new bodies': a count with the noun in the right number."""
+    return f"{count:,} {singular if count == 1 else (many or singular + 's')}"
 
 
 def fail(message: str, code: int = 1):

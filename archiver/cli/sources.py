@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 
 import click
 
-from archiver.cli.app import App, fail, pass_app, print_json, tracked_source
+from archiver import dates
+from archiver.cli.app import App, fail, pass_app, plural, print_json, tracked_source
 from archiver.sources import list_sources, parse_interval, source_captures, state_counts, status_rows, wayback_counts
 from archiver.urls import InvalidURL, normalise_url
 
@@ -31,8 +32,9 @@ STATUS_COLUMNS = ("state", "since", "last checked", "captures", "url", "note")
 NOTE_MIN = 20
 
 
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+def when(value: datetime | str | None) -> str:
+    """A moment as every command shows it (archiver.dates)."""
+    return dates.when(value)
 
 
 def ago(value: datetime | None) -> str:
@@ -53,10 +55,15 @@ def ago(value: datetime | None) -> str:
 @click.option("--title", help="Title to show in reports.")
 @click.option("--publisher", help="Who published the page.")
 @click.option("--interval", help="How often to capture it: hourly, daily, weekly, or e.g. 6h, 2d.")
+@click.option("--no-wayback/--wayback", "no_wayback", default=None,
+              help="Never send this page to, nor look it up at, the Wayback Machine, so that a public archive "
+                   "does not learn what you watch (--wayback allows it again). Pages on private addresses "
+                   "are never sent.")
 @click.option("--json", "as_json", is_flag=True, help="Print the source as JSON.")
 @pass_app
-def add(app: App, url: str, lang, title, publisher, interval, as_json: bool) -> None:
-    """Track URL: it will be captured at the next `archiver run`."""
+def add(app: App, url: str, lang, title, publisher, interval, no_wayback: bool | None, as_json: bool) -> None:
+    """Track URL: it will be captured at the next `archiver run`. Adding a tracked URL again
+    fills in what it lacks and changes --interval and --no-wayback/--wayback."""
     try:
         hours = parse_interval(interval)
     except ValueError as exc:
@@ -65,18 +72,23 @@ def add(app: App, url: str, lang, title, publisher, interval, as_json: bool) -> 
         normalise_url(url)
     except InvalidURL as exc:
         fail(str(exc), code=2)
+    from rich.markup import escape
+
     from archiver.cli.app import console
     from archiver.sources import add_source
 
     with app.sessions.begin() as session:
-        source, created = add_source(session, url, lang=lang, title=title, publisher=publisher, interval_hours=hours)
-        data = {"id": source.id, "url": source.url, "created": created}
+        source, created = add_source(session, url, lang=lang, title=title, publisher=publisher, interval_hours=hours,
+                                     no_wayback=no_wayback)
+        data = {"id": source.id, "url": source.url, "created": created, "no_wayback": bool(source.no_wayback)}
     if as_json:
         print_json(data)
-    elif created:
-        console.print(f"tracking {data['url']}", highlight=False)
+        return
+    note = " (never sent to the Wayback Machine)" if data["no_wayback"] else ""
+    if created:
+        console.print(f"tracking {escape(data['url'])}{note}", highlight=False)
     else:
-        console.print(f"already tracked: {data['url']}", highlight=False)
+        console.print(f"already tracked: {escape(data['url'])}{note}", highlight=False)
 
 
 def _stop_message(signum: int | None, again: bool) -> None:
@@ -172,7 +184,7 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
 
                 def advanced(outcome) -> None:
                     state = outcome.verdict.state if outcome.verdict else "failed"
-                    bar.update(task, advance=1, last=f"{state}: {outcome.job.url[:60]}")
+                    bar.update(task, advance=1, last=escape(f"{state}: {outcome.job.url[:60]}"))
 
                 return await capture_pass(config, sessions, everything=everything, source_ids=source_ids,
                                           on_start=started, on_outcome=advanced, stop=stop)
@@ -208,11 +220,11 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
     parts = ", ".join(f"{n} {state}" for state, n in sorted(summary.counts.items())) or "nothing was due"
     console.print(
         f"run {summary.run_id}: {summary.total} captured in {summary.elapsed:.1f} s ({parts}); "
-        f"{summary.new_bodies} new bodies stored" + ("; interrupted" if summary.interrupted else ""),
+        f"{plural(summary.new_bodies, 'new body', 'new bodies')} stored" + ("; interrupted" if summary.interrupted else ""),
         highlight=False,
     )
     for url, error in summary.failures[:20]:
-        console.print(f"  [magenta]![/] {url}: {error}", highlight=False)
+        console.print(f"  [magenta]![/] {escape(url)}: {escape(error or '')}", highlight=False)
     if len(summary.failures) > 20:
         console.print(f"  ... and {len(summary.failures) - 20} more (see `archiver status`)")
     for d in deliveries:
@@ -356,9 +368,10 @@ def capture_json(c) -> dict:
 @pass_app
 def show(app: App, url: str, as_json: bool) -> None:
     """The history of one source: every capture, oldest first."""
+    from rich.markup import escape
     from rich.table import Table
 
-    from archiver.cli.app import console
+    from archiver.cli.app import console, print_table
 
     with app.sessions() as session:
         source = tracked_source(session, url)
@@ -367,25 +380,29 @@ def show(app: App, url: str, as_json: bool) -> None:
         print_json({
             "url": source.url, "state": source.state, "reason": source.state_reason, "final_url": source.final_url,
             "title": source.title, "lang": source.lang, "captures": [capture_json(c) for c in captures],
+            "no_wayback": bool(source.no_wayback),
         })
         return
-    console.print(f"[bold]{source.url}[/]  [{STATE_STYLES.get(source.state, '')}]{source.state}[/]", highlight=False)
+    console.print(f"[bold]{escape(source.url)}[/]  [{STATE_STYLES.get(source.state, '')}]{source.state}[/]"
+                  + ("  (never sent to the Wayback Machine)" if source.no_wayback else ""), highlight=False)
     if source.state_reason:
-        console.print(f"  {source.state_reason}", highlight=False)
+        console.print(f"  {escape(source.state_reason)}", highlight=False)
     table = Table(header_style="bold")
-    for name in ("id", "captured", "origin", "status", "verdict", "body sha256", "size", "reason / error"):
-        table.add_column(name, overflow="fold")
+    for name in ("id", "captured (UTC)", "origin", "status", "verdict", "body sha256", "size", "reason / error"):
+        keep = name not in ("reason / error",)
+        table.add_column(name, overflow="fold", no_wrap=keep)
     for c in captures:
         table.add_row(
             str(c.id), when(c.started_at), c.origin, str(c.status_code or "-"), c.verdict or "failed",
-            (c.body_sha256 or "-")[:16], str(c.body_size or "-"), c.error or c.verdict_reason or "",
+            (c.body_sha256 or "-")[:16], str(c.body_size or "-"), escape(c.error or c.verdict_reason or ""),
         )
-    console.print(table)
+    print_table(console, table)
 
 
 @click.command()
-@click.option("--limit", type=int, default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show the newest N passes.")
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON array, newest first: id, started_at, ended_at, status, worker, trigger, counts, errors, error.")
 @pass_app
 def runs(app: App, limit: int, as_json: bool) -> None:
     """Recent capture passes: when, where, and what they found.
@@ -398,7 +415,7 @@ def runs(app: App, limit: int, as_json: bool) -> None:
     from rich.table import Table
     from sqlalchemy import func, or_, select
 
-    from archiver.cli.app import console
+    from archiver.cli.app import console, print_table
     from archiver.models import Capture, Run
 
     with app.sessions() as session:
@@ -419,15 +436,15 @@ def runs(app: App, limit: int, as_json: bool) -> None:
         print_json(data)
         return
     table = Table(header_style="bold")
-    for name in ("run", "started", "ended", "status", "trigger", "captured", "verdicts", "errors"):
-        table.add_column(name, overflow="fold")
+    for name in ("run", "started (UTC)", "ended (UTC)", "status", "trigger", "captured", "verdicts", "errors"):
+        table.add_column(name, overflow="fold", no_wrap=name not in ("verdicts", "errors"))
     for r in data:
         verdicts = ", ".join(f"{v} {k}" for k, v in sorted(r["counts"].items()) if k not in ("total", "new_bodies"))
         problems = str(r["errors"]) + (f"; {escape(r['error'])}" if r["error"] else "")
         status = f"[yellow]{r['status']}[/]" if r["status"] == "interrupted" else r["status"]
-        table.add_row(str(r["id"]), r["started_at"][:19], (r["ended_at"] or "-")[:19], status, r["trigger"] or "",
+        table.add_row(str(r["id"]), when(r["started_at"]), when(r["ended_at"]), status, escape(r["trigger"] or ""),
                       str(r["counts"].get("total", "-")), verdicts, problems)
-    console.print(table)
+    print_table(console, table)
 
 
 @click.command()
@@ -443,6 +460,8 @@ def diff(app: App, url: str, from_id: int | None, to_id: int | None, context: in
     Word by word for English, by word segment for Chinese; removed text is marked [-like this-],
     added text {+like this+}.
     """
+    from rich.markup import escape
+
     from archiver.cli.app import console
     from archiver.diff import diff_texts, render_terminal, summary
     from archiver.store import get_text
@@ -474,7 +493,8 @@ def diff(app: App, url: str, from_id: int | None, to_id: int | None, context: in
             "segments": [{"op": s.op, "text": s.text} for s in segments],
         })
         return
-    console.print(f"[bold]{source.url}[/]: capture {old.id} ({when(old.started_at)}) -> {new.id} ({when(new.started_at)})", highlight=False)
+    console.print(f"[bold]{escape(source.url)}[/]: capture {old.id} ({dates.when(old.started_at, utc=True)}) -> {new.id} "
+                  f"({dates.when(new.started_at, utc=True)})", highlight=False)
     console.print(render_terminal(segments, context=context))
 
 

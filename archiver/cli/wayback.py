@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.markup import escape
 
+from archiver import dates
 from archiver.cli.app import App, console, fail, pass_app, print_json, tracked_source
 from archiver.urls import InvalidURL, normalise_url
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     from archiver import wayback_queue as wq
 
 RESULT_STYLES = {"done": "green", "submitted": "cyan", "deferred": "yellow", "failed": "bold red", "stopped": "bold red",
-                 "recovered": "green", "already": "dim", "none": "yellow", "error": "bold red"}
+                 "recovered": "green", "already": "dim", "none": "yellow", "error": "bold red",
+                 "refused": "magenta"}
 
 
 @click.group("wayback")
@@ -93,15 +95,15 @@ def status(app: App, as_json: bool) -> None:
     console.print("Wayback submissions: " + ", ".join(f"{counts[k]} {k}" for k in ("pending", "running", "done", "failed")),
                   highlight=False)
     if data["next_attempt_at"] and counts["pending"]:
-        console.print(f"next attempt due: {data['next_attempt_at'][:19].replace('T', ' ')} UTC", highlight=False)
+        console.print(f"next attempt due: {dates.when(data['next_attempt_at'], seconds=True, utc=True)}", highlight=False)
     for title, rows, when_key, style in (("waiting to retry", data["retrying"], "next_attempt_at", "yellow"),
                                          ("failed", data["failures"], "failed_at", "bold red")):
         if not rows:
             continue
         console.print(f"[{style}]{title}:[/]", highlight=False)
         for row in rows:
-            moment = (row[when_key] or "")[:16].replace("T", " ")
-            console.print(f"  {escape(row['url'])}\n    {row['attempts']} attempts, {moment} UTC: {escape(row['error'] or '')}",
+            moment = dates.when(row[when_key], utc=True)
+            console.print(f"  {escape(row['url'])}\n    {row['attempts']} attempts, {moment}: {escape(row['error'] or '')}",
                           highlight=False, soft_wrap=True)
 
 
@@ -123,6 +125,7 @@ def lookup(app: App, url: str, since: str | None, until: str | None, limit: int,
         url = normalise_url(url)
     except InvalidURL as exc:
         fail(str(exc), code=2)
+    _refuse_withheld(app, url)
     with wb.WaybackClient(app.config.wayback) as client:
         try:
             copies = client.snapshots(url, since=since, until=until, limit=-limit)
@@ -135,9 +138,21 @@ def lookup(app: App, url: str, since: str | None, until: str | None, limit: int,
         console.print(f"The Wayback Machine holds no copy of {escape(url)}", highlight=False)
         return
     for copy in copies:
-        console.print(f"{copy.archived_at:%Y-%m-%d %H:%M:%S} UTC  {copy.status or '-'}  {copy.mimetype or '-'}  "
+        console.print(f"{dates.when(copy.archived_at, seconds=True, utc=True)}  {copy.status or '-'}  {copy.mimetype or '-'}  "
                       f"sha1:{copy.digest or '-'}\n    {escape(copy.replay_url)}", highlight=False, soft_wrap=True)
     console.print(f"{len(copies)} cop{'y' if len(copies) == 1 else 'ies'} of {escape(url)}", highlight=False)
+
+
+def _refuse_withheld(app: App, url: str) -> None:
+    """Fail when URL must not be named to the Wayback Machine (archiver.submissions.wayback_refusal)."""
+    from archiver.sources import find_source
+    from archiver.submissions import private_reason, wayback_refusal
+
+    with app.sessions() as session:
+        source = find_source(session, url)
+        refused = wayback_refusal(source) if source is not None else private_reason([url])
+    if refused:
+        fail(f"not looked up at the Wayback Machine: {refused} (a look-up tells it the URL)")
 
 
 @wayback.command()
@@ -181,7 +196,7 @@ def recover(app: App, url: str | None, all_deleted: bool, on_date, as_json: bool
         print_json([item.as_json() for item in results])
     elif not results:
         console.print("no deleted sources to recover", highlight=False)
-    if url and results and all(item.result == "error" for item in results):
+    if url and results and all(item.result in ("error", "refused") for item in results):
         raise SystemExit(1)
 
 
