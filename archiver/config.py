@@ -12,7 +12,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from archiver.redact import MASK, mask_url, remember
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -127,20 +128,20 @@ class Config:
         data = dataclasses.asdict(self)
         data.pop("path", None)
         if redact:
-            data["database"]["url"] = _hide_password(data["database"]["url"])
-            for section, key in (("wayback", "secret_key"), ("wayback", "access_key"), ("notify", "smtp_password")):
+            data["database"]["url"] = mask_url(data["database"]["url"])
+            data["notify"]["webhook_url"] = mask_url(data["notify"]["webhook_url"])
+            for section, key in SECRET_KEYS:
                 if data[section][key]:
-                    data[section][key] = "***"
+                    data[section][key] = MASK
         return data
 
+    def secrets(self) -> list[str]:
+        """The secret values in these settings (for archiver.redact to keep out of any output)."""
+        return [self.database.url, self.notify.webhook_url,
+                *(getattr(getattr(self, section), key) for section, key in SECRET_KEYS)]
 
-def _hide_password(url: str) -> str:
-    """A database URL with its password masked, as recorded on captures."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+
+SECRET_KEYS = (("wayback", "secret_key"), ("wayback", "access_key"), ("notify", "smtp_password"))
 
 
 ENV_OVERRIDES = {
@@ -225,6 +226,7 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
         if env.get(var):
             _apply(config, section, key, env[var])
     _validate(config)
+    remember(config.secrets())
     return config
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archiver.readdb import VERSIONS_DIR, DatabaseError, script_heads
+from archiver.redact import mask_url, scrub
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -60,7 +61,7 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseError(f"invalid database URL {url!r}: {exc}") from None
+        raise DatabaseError(f"invalid database URL {mask_url(url)!r}: {scrub(str(exc))}") from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
@@ -73,7 +74,7 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     except (ArgumentError, ImportError) as exc:
-        raise DatabaseError(f"cannot use database URL {url!r}: {exc}") from None
+        raise DatabaseError(f"cannot use database URL {mask_url(url)!r}: {scrub(str(exc))}") from None
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -156,7 +157,8 @@ def upgrade(engine: Engine) -> None:
             if current_revision(engine) != head:
                 command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
-        raise DatabaseError(f"cannot reach database {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
+        raise DatabaseError(f"cannot reach database {describe(engine.url.render_as_string(hide_password=False))}: "
+                            f"{scrub(str(exc.orig))}") from None
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot upgrade database schema: {exc}") from None
 
@@ -169,11 +171,8 @@ def open_database(url: str) -> sessionmaker[Session]:
 
 
 def describe(url: str) -> str:
-    """A printable form of a database URL with the password hidden."""
-    try:
-        return make_url(normalise_db_url(url)).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    """A printable form of a database URL with the password hidden (archiver.redact.mask_url)."""
+    return mask_url(url)
 
 
 def sqlite_path(url: str) -> str | None:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archiver import TOOL_NAME, __version__, dates, plugins
 from archiver.config import NotifyConfig
+from archiver.redact import scrub
 from archiver.models import Capture, Run, Source
 
 log = logging.getLogger(__name__)
@@ -274,7 +275,7 @@ def _with_retries(config: NotifyConfig, channel: str, send) -> Delivery:
             send()
             return Delivery(channel, True, attempt)
         except Exception as exc:  # a failing channel is reported, never raised
-            error = _describe_error(exc)
+            error = scrub(_describe_error(exc))
             log.warning("%s: attempt %d of %d failed: %s", channel, attempt, attempts, error)
             if attempt < attempts:
                 time.sleep(config.retry_delay)

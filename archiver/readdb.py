@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
 import migrations
+from archiver.redact import mask_url, scrub
 
 VERSIONS_DIR = Path(migrations.__file__).parent / "versions"
 SQLITE_TIMEOUT = 30.0
@@ -176,10 +177,6 @@ class Reader:
         self.close()
 
 
-def _hide_password(url: str) -> str:
-    return re.sub(r"^([\w+]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
-
-
 def _sqlite_target(url: str) -> tuple[str, dict] | None:
     """The sqlite3.connect arguments for a SQLite URL, resolved as SQLAlchemy's pysqlite dialect
     does (a relative path is relative to the working directory); None for an in-memory database."""
@@ -223,7 +220,7 @@ def _open_postgresql(url: str) -> Reader:
     try:
         connection = psycopg.connect(conninfo)
     except psycopg.Error as exc:
-        raise DatabaseError(f"cannot reach database {_hide_password(url)}: {exc}") from None
+        raise DatabaseError(f"cannot reach database {mask_url(url)}: {scrub(str(exc))}") from None
     return Reader(connection, "postgresql", close=connection.close)
 
 
@@ -259,7 +256,7 @@ def connect(url: str) -> Reader:
     elif scheme in ("postgres", "postgresql"):
         target, open_file = url, _open_postgresql
     else:
-        raise DatabaseError(f"cannot use database URL {_hide_password(url)!r}: "
+        raise DatabaseError(f"cannot use database URL {mask_url(url)!r}: "
                             "use sqlite:///FILE or postgresql://user@host/db")
     try:
         reader = open_file(target)

@@ -85,6 +85,7 @@ def claim_list(app, as_json: bool) -> None:
     """Every claim with its tags and number of citations."""
     from evidence.claims import claim_rows
 
+    app.existing()
     with app.sessions() as session:
         rows = claim_rows(session)
     if as_json:
@@ -166,6 +167,7 @@ def datapoint_list(app, as_json: bool) -> None:
     """Every data point."""
     from evidence.claims import datapoint_rows
 
+    app.existing()
     with app.sessions() as session:
         rows = datapoint_rows(session)
     if as_json:

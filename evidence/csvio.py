@@ -16,6 +16,13 @@ recognised from the header line.
 
 Export writes one row per citation (then one row per source without citations) with the
 same columns, so import -> export -> import gives the same rows.
+
+Spreadsheets run a cell that starts with = + - @ (or a tab or carriage return before them) as a
+formula, and a page title or quote can be made to start that way. Export writes such a cell with
+a ' in front (`protect_cell`), which Excel and LibreOffice show as text; a plain number such as a
+negative longitude is left alone. Import takes the ' off again (`unprotect_cell`): a cell that
+starts with one or more ' followed by one of those characters loses one ', so every text
+round-trips, one that itself began with ' included.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import codecs
 import csv
 import io
 import os
+import re
 from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
@@ -54,6 +62,10 @@ COLUMNS = (
     "no_wayback",
 )
 SOURCE_COLUMNS = ("url", "lang", "title", "publisher", "no_wayback")
+_TRIGGERS = "=+\\-@\t\r"
+_FORMULA = re.compile(f"'*[{_TRIGGERS}]")
+_PROTECTED = re.compile(f"'+[{_TRIGGERS}]")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _YES = ("yes", "y", "true", "1", "x")
 _NO = ("no", "n", "false", "0")
 DATAPOINT_FIELDS = ("entity", "country", "category", "place", "latitude", "longitude", "date", "description")
@@ -148,7 +160,7 @@ def parse_csv(text: str, encoding: str = "utf-8") -> CSVFile:
         values = {}
         for name, cell in zip(names, record):
             if name in COLUMNS and name not in values:
-                values[name] = cell
+                values[name] = unprotect_cell(cell)
         if len(record) > len(names) and any(cell.strip() for cell in record[len(names):]):
             values["__extra__"] = str(len(record) - len(names))
         rows.append(CSVRow(start, values))
@@ -534,13 +546,28 @@ def _yes_no(value: str | None, column: str) -> bool | None:
     raise EvidenceError(f"{column} must be yes or no (or empty), not {value!r}")
 
 
+def protect_cell(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (see the module notes)."""
+    if _FORMULA.match(value) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def unprotect_cell(value: str) -> str:
+    """The cell `protect_cell` was given: one leading ' taken off a protected cell."""
+    if value.startswith("'") and _PROTECTED.match(value):
+        return value[1:]
+    return value
+
+
 def write_csv(rows: list[dict[str, str]], handle, *, bom: bool = False) -> None:
-    """Write rows with the standard columns (RFC 4180: comma, double quotes, CRLF)."""
+    """Write rows with the standard columns (RFC 4180: comma, double quotes, CRLF), every cell
+    safe from spreadsheet formulas (protect_cell)."""
     if bom:
         handle.write("\ufeff")
     writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({name: protect_cell(value or "") for name, value in row.items()} for row in rows)
 
 
 def export_file(session: Session, path: str | os.PathLike, *, bom: bool = False) -> int:

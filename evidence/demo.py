@@ -202,9 +202,9 @@ def demo_command(ctx: click.Context, db_path: str | None, keep: bool) -> None:
         ctx.obj = app
         console.rule("Status of every tracked page")
         ctx.invoke(status, state=None, as_json=False, limit=None)
-        with app.reader() as db:
-            report = claim_report(db, REPORTED_CLAIM)
-            overview = all_reports(db)
+        with app.reader() as reader:
+            report = claim_report(reader, REPORTED_CLAIM)
+            overview = all_reports(reader)
         console.rule(f"Citation report for claim {REPORTED_CLAIM} (archiver report {REPORTED_CLAIM})")
         click.echo(render.report_md(report))
         console.rule("Every claim, those at risk first (archiver report --all)")

@@ -41,6 +41,7 @@ def test_demo_runs_offline_and_tells_the_whole_story(tmp_path, monkeypatch):
     assert "共安装高清摄像头1200台" in out
     assert "ok         northgate-safe-city-mou" in out
     assert out.index("example-vision-exports:") < out.index("northgate-safe-city-mou:")
+    assert f"\nDatabase: {db}\n" in out and "object at 0x" not in out
 
     sessions = open_database(f"sqlite:///{db}")
     with sessions() as session:

@@ -48,6 +48,24 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *self.lazy_commands, *plugins.command_table()})
 
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """After the commands: the database the commands would use, so nobody works on the wrong one."""
+        super().format_epilog(ctx, formatter)
+        from archiver.cli.app import App
+
+        try:
+            app = App(ctx.meta.get("archiver.config_path"))
+            from archiver.config import load_config
+
+            app.__dict__["config"] = load_config(app.config_path)
+            where = app.database + (" (not created yet)" if app.missing_file() else "")
+        except Exception as exc:  # a broken setting must not hide the help
+            where = f"cannot be told: {exc}"
+        from archiver.redact import scrub
+
+        with formatter.section("Database"):
+            formatter.write_text(scrub(where))
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = self.commands.get(cmd_name)
         if command is not None:
@@ -78,7 +96,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="ARCHIVER_CONFIG",
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="ARCHIVER_CONFIG", is_eager=True,
+              callback=lambda ctx, _param, value: ctx.meta.__setitem__("archiver.config_path", value) or value,
               help="Settings file (default: ./config.toml if present, else built-in defaults).")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens, to stderr.")
 @click.version_option(__version__, prog_name="archiver")
@@ -89,11 +108,15 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
     Add sources with `archiver add URL` or `archiver import FILE.csv`, capture them with
     `archiver run`, and see their state with `archiver status`.
-    The database is set by [database] url in config.toml or ARCHIVER_DATABASE_URL.
+    The database is set by [database] url in config.toml or ARCHIVER_DATABASE_URL; the one
+    in use is named below and by `archiver status`, and a new one is announced when created.
     """
     import logging
 
     from archiver.cli.app import App
 
+    from archiver.redact import install_log_filter
+
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_log_filter()
     ctx.obj = App(config_path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from functools import cached_property
@@ -78,26 +79,80 @@ class App:
 
     @cached_property
     def sessions(self):
-        """SQLAlchemy sessions on the database (created or upgraded on first use)."""
+        """SQLAlchemy sessions on the database (created or upgraded on first use; a new SQLite
+        file is announced on stderr, so nobody fills a database they did not mean to use)."""
         from archiver.db import DatabaseError, open_database
 
+        missing = self.missing_file()
         try:
-            return open_database(self.config.database.url)
+            made = open_database(self.config.database.url)
         except DatabaseError as exc:
             fail(str(exc))
+        if missing:
+            _console("err_console").print(f"created a new database: {self.database}", highlight=False, soft_wrap=True)
+        return made
+
+    @property
+    def database(self) -> str:
+        """The database in use, as shown to people (password masked), and where that setting came from."""
+        from archiver.redact import mask_url
+
+        path = sqlite_file(self.config.database.url)
+        shown = f"{path} (SQLite)" if path else mask_url(self.config.database.url)
+        return f"{shown}, from {database_origin(self.config)}"
+
+    def missing_file(self) -> str | None:
+        """The SQLite file of the configured database when it does not exist yet, else None."""
+        path = sqlite_file(self.config.database.url)
+        return path if path and not os.path.exists(path) else None
+
+    def existing(self) -> None:
+        """Fail, creating nothing, when the configured SQLite database does not exist: a command
+        that only reads (status, show, report ...) run in the wrong folder must say so."""
+        path = self.missing_file()
+        if path:
+            fail(f"no archive database at {path} ({database_origin(self.config)}). Run this in the folder that "
+                 "holds your archive, or give --config FILE or ARCHIVER_DATABASE_URL; `archiver add` or "
+                 "`archiver import` start a new one here.")
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[Reader]:
         """A read connection without SQLAlchemy (archiver.readdb), for the commands that only
-        read and must start fast: `status`, `report`. Closed when the block ends."""
+        read and must start fast: `status`, `report`. Closed when the block ends. Never creates
+        a database (see `existing`)."""
         from archiver.readdb import DatabaseError, connect
 
+        self.existing()
         try:
             db = connect(self.config.database.url)
         except DatabaseError as exc:
             fail(str(exc))
         with db:
             yield db
+
+
+def sqlite_file(url: str) -> str | None:
+    """The absolute path of a SQLite database URL's file (a bare path counts), else None."""
+    from urllib.parse import unquote
+
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    scheme, _, rest = url.partition("://")
+    if scheme.split("+", 1)[0].lower() != "sqlite":
+        return None
+    path = unquote(rest.partition("?")[0])
+    if not path.startswith("/") or path in ("/", "/:memory:"):
+        return None
+    return os.path.abspath(path[1:])
+
+
+def database_origin(config: Config) -> str:
+    """Where the database setting came from, in words."""
+    if os.environ.get("ARCHIVER_DATABASE_URL"):
+        return "ARCHIVER_DATABASE_URL"
+    if config.path:
+        return f"the settings file {config.path}"
+    return "the default, ./archive.db in the current folder"
 
 
 def plural(count: int, singular: str, many: str | None = None) -> str:
@@ -109,7 +164,9 @@ def fail(message: str, code: int = 1):
     """Print a one-line error and exit with `code`."""
     from rich.markup import escape
 
-    _console("err_console").print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    from archiver.redact import scrub
+
+    _console("err_console").print(f"[bold red]error:[/] {escape(scrub(message))}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -128,8 +185,10 @@ def tracked_source(session, url: str):
 
 
 def print_json(data) -> None:
-    """JSON for scripts: UTF-8, Chinese left readable."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """JSON for scripts: UTF-8, Chinese left readable, secrets masked (archiver.redact)."""
+    from archiver.redact import scrub
+
+    click.echo(scrub(json.dumps(data, ensure_ascii=False, indent=2, default=str)))
 
 
 pass_app = click.make_pass_decorator(App)

@@ -277,7 +277,8 @@ def status(app: App, state: str | None, as_json: bool, limit: int | None, show_a
     if hidden > 0:
         lines.append(f"... and {hidden:,} more (use --limit N or --all to see them, --json for scripts)")
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no sources tracked yet"
-    lines.append(f"{sum(counts.values())} sources: {summary}" + (f"; {extra}" if extra else ""))
+    lines.append(f"{plural(sum(counts.values()), 'source')}: {summary}" + (f"; {extra}" if extra else ""))
+    lines.append(f"database: {app.database}")
     click.echo("\n".join(lines))
 
 
@@ -373,6 +374,7 @@ def show(app: App, url: str, as_json: bool) -> None:
 
     from archiver.cli.app import console, print_table
 
+    app.existing()
     with app.sessions() as session:
         source = tracked_source(session, url)
         captures = source_captures(session, source)
@@ -418,6 +420,7 @@ def runs(app: App, limit: int, as_json: bool) -> None:
     from archiver.cli.app import console, print_table
     from archiver.models import Capture, Run
 
+    app.existing()
     with app.sessions() as session:
         rows = list(session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
         errors = dict(session.execute(
@@ -466,6 +469,7 @@ def diff(app: App, url: str, from_id: int | None, to_id: int | None, context: in
     from archiver.diff import diff_texts, render_terminal, summary
     from archiver.store import get_text
 
+    app.existing()
     with app.sessions() as session:
         source = tracked_source(session, url)
         with_text = [c for c in source_captures(session, source) if c.text_sha256]
