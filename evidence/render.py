@@ -282,6 +282,11 @@ def _lang_attr(text: str | None, lang: str | None = None) -> str:
     return ' lang="zh"' if text and _CJK.search(text) else ""
 
 
+def _web(url: str | None) -> str | None:
+    """`url` when it is an http(s) address, else None: a link never runs a javascript: or data: URL."""
+    return url if url and url.lower().startswith(("http://", "https://")) else None
+
+
 def _attrs(**values) -> str:
     return "".join(f' {name.replace("_", "-")}="{esc(value)}"' for name, value in values.items() if value)
 
@@ -293,7 +298,8 @@ def source_link(c: CitationReport) -> str:
         version_date = _day(c.wayback.wayback_date or c.wayback.captured_at)
     else:
         version_date = _day(c.best_capture.captured_at) if c.best_capture else None
-    attrs = _attrs(href=c.url, data_originalurl=c.url, data_versionurl=version_url, data_versiondate=version_date)
+    attrs = _attrs(href=_web(c.url), data_originalurl=c.url, data_versionurl=_web(version_url),
+                   data_versiondate=version_date)
     return f'<a class="source-link"{attrs}>{esc(c.url)}</a>'
 
 
@@ -301,7 +307,7 @@ def _version_link(c: CitationReport) -> str:
     if c.wayback is None:
         return ""
     date = _day(c.wayback.wayback_date or c.wayback.captured_at)
-    attrs = _attrs(href=c.wayback.wayback_url, data_originalurl=c.url, data_versiondate=date)
+    attrs = _attrs(href=_web(c.wayback.wayback_url), data_originalurl=c.url, data_versiondate=date)
     return f'<a class="version-link"{attrs}>{esc(c.wayback.wayback_url)}</a> ({esc(date)})'
 
 
