@@ -225,3 +225,40 @@ def test_import_checks_quotes_of_sources_already_captured(cli, tmp_path, site):
     assert summary["quote_checks"] == 1
     with open_database(cli.db_url)() as session:
         assert session.scalars(select(QuoteCheck.status)).all() == ["present"]
+
+
+def test_export_neutralises_formulas_and_import_reads_them_back(tmp_path, monkeypatch):
+    """Cells starting like a spreadsheet formula are written with a leading ', plain numbers are
+    not, and importing the export into a fresh archive gives back every text exactly."""
+    texts = {"title": "=HYPERLINK(\"http://evil.example\",\"click\")", "publisher": "@SUM(1+1)",
+             "claim": "+86 10 1234 5678 is the bureau's number", "quote": "-5% growth in 2019",
+             "note": "\t=cmd|' /C calc'!A0", "tags": "'=already quoted;plain"}
+    (tmp_path / "one").mkdir()
+    first = make_cli(tmp_path / "one", monkeypatch)
+    row = {"url": "https://example.org/a", "lang": "en", "claim_id": "c1", "latitude": "-17.8292",
+           "longitude": "31.0522", "entity": "CloudWalk", **texts}
+    source = tmp_path / "in.csv"
+    with open(source, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow({k: v.replace("'=already", "''=already") if k == "tags" else v for k, v in row.items()})
+    assert first("import", str(source)).exit_code == 0
+    exported = first("export", "-").output
+    cells = next(csv.DictReader(io.StringIO(exported)))
+    for name in ("title", "publisher", "claim", "quote", "note"):
+        assert cells[name] == "'" + texts[name].strip(), name  # import trims the spaces and tabs around a cell
+    assert cells["tags"] == "''=already quoted;plain"
+    assert cells["latitude"] == "-17.8292" and cells["url"] == "https://example.org/a"
+    (tmp_path / "two").mkdir()
+    second = make_cli(tmp_path / "two", monkeypatch)
+    out = tmp_path / "out.csv"
+    out.write_text(exported, encoding="utf-8")
+    assert second("import", str(out)).exit_code == 0
+    assert second("export", "-").output == exported
+    with open_database(second.db_url)() as session:
+        source_row = session.scalars(select(Source)).one()
+        assert source_row.title == texts["title"] and source_row.publisher == texts["publisher"]
+        claim = session.get(Claim, "c1")
+        assert claim.text == texts["claim"] and claim.tags == ["'=already quoted", "plain"]
+        citation = session.scalars(select(Citation)).one()
+        assert citation.quote == texts["quote"] and citation.note == texts["note"].strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -80,7 +81,7 @@ class App:
     @cached_property
     def sessions(self):
         """SQLAlchemy sessions on the database (created or upgraded on first use; a new SQLite
-        file is announced on stderr, so nobody fills a database they did not mean to use)."""
+        file is announced in the log, on stderr, so nobody fills a database they did not mean to use)."""
         from archiver.db import DatabaseError, open_database
 
         missing = self.missing_file()
@@ -88,8 +89,8 @@ class App:
             made = open_database(self.config.database.url)
         except DatabaseError as exc:
             fail(str(exc))
-        if missing:
-            _console("err_console").print(f"created a new database: {self.database}", highlight=False, soft_wrap=True)
+        if missing:  # a log line on stderr: seen in a terminal and in a cron log, never mixed into --json output
+            logging.getLogger("archiver").warning("created a new database: %s", self.database)
         return made
 
     @property
