@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archiver import TOOL_NAME, __version__, plugins, submissions
+from archiver.anchors import anchor_quietly
 from archiver.chain import add_captures
 from archiver.config import Config
 from archiver.extract import Extracted, extract
@@ -602,6 +603,7 @@ class CapturePass:
             self.summary.interrupted = self.stop.is_set()
             self.summary.elapsed = time.monotonic() - self.started
             await loop.run_in_executor(self.db_thread, self.finish)
+            await loop.run_in_executor(self.db_thread, anchor_quietly, self.sessions, self.config, "run")
             self.db_thread.shutdown(wait=True)
             self.lease_thread.shutdown(wait=True)
             if self.own_pool:

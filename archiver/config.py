@@ -109,6 +109,7 @@ class NotifyConfig:
 @dataclass
 class IntegrityConfig:
     tsa_url: str = ""
+    anchor_log: str = ""
 
 
 @dataclass

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -154,6 +155,9 @@ class Capture(Base):
     tool_version: Mapped[str | None] = mapped_column(String(32))
     config: Mapped[dict | None] = mapped_column(JSON)
     elapsed_ms: Mapped[int | None] = mapped_column(Integer)
+    # The record format the seal was made under (archiver.chain): None for captures sealed
+    # before format 2, which covered fewer fields.
+    seal_version: Mapped[int | None] = mapped_column(SmallInteger)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     record_hash: Mapped[str | None] = mapped_column(String(64))
 
@@ -210,13 +214,65 @@ class WaybackJob(Base):
     )
 
 
+class ChainEvent(Base):
+    """A fact learned after a capture was sealed (a Wayback copy of it, its removal on purpose),
+    sealed into the same hash chain as the captures, after the capture `after_capture_id`.
+
+    Rows are only ever added. `kind` says what happened, `payload` holds the details as JSON;
+    `source_id` and `capture_id` name what the event concerns (no foreign keys: an event stays
+    when what it concerns is purged). See archiver.chain.append_event and docs/integrity.md.
+    """
+
+    __tablename__ = "chain_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    capture_id: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    after_capture_id: Mapped[int | None] = mapped_column(Integer)
+    seal_version: Mapped[int] = mapped_column(SmallInteger, default=1)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    record_hash: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_chain_events_capture_kind", "capture_id", "kind"),
+        Index("ix_chain_events_kind", "kind"),
+    )
+
+
+class ChainAnchor(Base):
+    """A copy of one line written to an anchor log (archiver.anchors): which head was written,
+    where, by which machine and command. `verify` checks the log against these rows and the
+    chain against both."""
+
+    __tablename__ = "chain_anchors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+    host: Mapped[str | None] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(4096))
+    seq: Mapped[int] = mapped_column(Integer)
+    line_sha256: Mapped[str] = mapped_column(String(64))
+    command: Mapped[str | None] = mapped_column(String(64))
+    capture_id: Mapped[int | None] = mapped_column(Integer)
+    event_id: Mapped[int | None] = mapped_column(Integer)
+    record_hash: Mapped[str] = mapped_column(String(64))
+
+
 class ChainHead(Base):
-    """The head of the capture hash chain, one row; optionally timestamped by a trusted authority."""
+    """The head of the hash chain (row 1), and the heads timestamped by a trusted authority (later rows).
+
+    `record_hash` is the hash of the last element of the chain: event `event_id` when that is
+    set, else capture `capture_id`; `capture_id` is always the last capture in the chain.
+    """
 
     __tablename__ = "chain_heads"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     capture_id: Mapped[int | None] = mapped_column(Integer)
+    event_id: Mapped[int | None] = mapped_column(Integer)
     record_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     tsa_url: Mapped[str | None] = mapped_column(String(2048))

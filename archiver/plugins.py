@@ -15,7 +15,9 @@ A plugin is a module named in the `archiver.plugins` entry-point group. It may d
   {source_id: [{"claim": id, "claim_text": ..., "datapoint": id, "quote": ..., ...}]}; the
   notification digest names these claims;
 - `findings(session, run_id)`: what else a pass revealed, as a list of dicts with at least
-  "kind" and "source_id" (the evidence package reports quotes that went missing).
+  "kind" and "source_id" (the evidence package reports quotes that went missing);
+- `before_purge(session, capture_ids)`: captures are about to be removed on purpose
+  (archiver.custody): remove the plugin's rows that refer to them.
 This keeps the dependency one way: the archiver calls plugins, it never imports them.
 
 The CLI finds a plugin command by loading the plugins one at a time, in entry-point order,
@@ -222,3 +224,11 @@ def findings(session, run_id: int) -> list[dict]:
         if hook is not None:
             found.extend(hook(session, run_id) or [])
     return found
+
+
+def before_purge(session, capture_ids: list[int]) -> None:
+    """Let every plugin remove its rows that refer to captures about to be purged."""
+    for plugin in load_plugins():
+        hook = getattr(plugin, "before_purge", None)
+        if hook is not None:
+            hook(session, capture_ids)

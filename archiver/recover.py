@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from archiver import TOOL_NAME, __version__, plugins
+from archiver.anchors import anchor_quietly
 from archiver.chain import add_captures
 from archiver.config import Config
 from archiver.extract import extract
@@ -244,6 +245,8 @@ def recover_source(
             results.append(Recovery(source_id, source.url, "recovered",
                                     f"recovered the copy of {snap.archived_at:%Y-%m-%d %H:%M} UTC", reason,
                                     capture.wayback_timestamp, capture.wayback_url, capture.id, length))
+        if any(r.result == "recovered" for r in results):
+            anchor_quietly(session_factory, config, "wayback recover")
         return results
     finally:
         if own_client:

@@ -206,8 +206,8 @@ def timestamp_chain_head(session: Session, tsa_url: str, *, timeout: float = 30.
     if head is None or head.capture_id is None or not head.record_hash:
         raise TimestampError("there is nothing to timestamp yet: the archive holds no captures")
     token, info = request_timestamp(head.record_hash, tsa_url, timeout=timeout)
-    row = ChainHead(capture_id=head.capture_id, record_hash=head.record_hash, tsa_url=tsa_url, tsa_token=token,
-                    created_at=utcnow())
+    row = ChainHead(capture_id=head.capture_id, event_id=head.event_id, record_hash=head.record_hash,
+                    tsa_url=tsa_url, tsa_token=token, created_at=utcnow())
     session.add(row)
     session.flush()
     return row, info

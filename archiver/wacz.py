@@ -6,7 +6,9 @@ Layout, as the WACZ specification and the `wacz` package lay it out:
     indexes/index.cdx.gz       CDXJ index in gzip blocks (made by cdxj-indexer, the index pywb reads)
     indexes/index.idx          the block index that lets a replayer fetch only what it needs
     pages/pages.jsonl          one entry per captured page: URL, capture time, title
-    datapackage.json           every file above with its SHA-256 and size
+    datapackage.json           every file above with its SHA-256 and size, and `chain_head`: the
+                               store's hash-chain head at export time (capture id, event id, record
+                               hash), which `archiver verify --anchor FILE.wacz` checks the store against
     datapackage-digest.json    the SHA-256 of datapackage.json
 """
 
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from archiver import TOOL_NAME, __version__
 from archiver.models import Capture
-from archiver.warc import warc_date, write_warc
+from archiver.warc import chain_head, warc_date, write_warc
 
 WACZ_VERSION = "1.1.1"
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "application/pdf", "text/plain")
@@ -107,6 +109,8 @@ def write_wacz(session: Session, captures: Iterable[Capture], path: str | os.Pat
             package["title"] = title
         if description:
             package["description"] = description
+        head = chain_head(session)
+        package["chain_head"] = head.as_json() if head is not None else None
         package_bytes = json.dumps(package, ensure_ascii=False, indent=2).encode("utf-8")
         digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package_bytes).hexdigest()}
         partial = path.with_name(path.name + ".part")

@@ -14,7 +14,11 @@ Export (`write_warc`) writes WARC 1.1, gzip-compressed per record, with for ever
 - a `request` record: the request line and headers as sent;
 - a `metadata` record (JSON) with the capture's sealed record exactly as hashed into
   the chain, its record hash and the previous hash, so anyone holding the file can
-  recompute the hash with sha256(canonical JSON).
+  recompute the hash with sha256(canonical JSON), and the sealed events about it (a
+  Wayback copy made of it), each with its sealed record and hash.
+The warcinfo record names the store's chain head at export time (`chain-head-capture`,
+`chain-head-event`, `chain-head-record-hash`): `archiver verify --anchor FILE` checks that
+the store still holds it.
 Digests are SHA-256 in lowercase hex (`sha256:<hex>`), as the annotated WARC 1.1
 recommends for SHA-256. Record ids are derived from the record hash: exporting the same
 capture twice gives the same ids.
@@ -49,7 +53,10 @@ from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
 from archiver import TOOL_NAME, __version__, plugins
-from archiver.chain import add_captures, sealed_record
+from archiver.anchors import Head, anchor_quietly, read_head
+from archiver.chain import add_captures, capture_version, sealed_record
+from archiver.events import capture_events
+from archiver.readdb import Reader
 from archiver.models import Capture, Source, utcnow
 from archiver.store import get_blob, put_blobs, sha256_hex
 from archiver.urls import InvalidURL
@@ -92,6 +99,11 @@ def select_captures(
         after = page[-1].id
         for capture in page:
             session.expunge(capture)
+
+
+def chain_head(session: Session) -> Head | None:
+    """The store's chain head now, as exports print it."""
+    return read_head(Reader.of_session(session))
 
 
 def _digest(data: bytes) -> str:
@@ -163,12 +175,18 @@ def _body_holder(session: Session, capture: Capture) -> Capture | None:
     ).first()
 
 
-def capture_metadata(capture: Capture) -> dict:
-    """What the metadata record says about a capture: its sealed record, hashes, and what was not sealed."""
+def capture_metadata(capture: Capture, events: list[dict] | None = None) -> dict:
+    """What the metadata record says about a capture: its sealed record and hashes, the record
+    format it was sealed under, the sealed events about it (a Wayback copy made of it), and, for
+    convenience, the fields a reader looks for (all sealed under record format 2; under format 1,
+    title, published date, text length, similarity and compared-to were not)."""
+    events = events or []
+    copy = next((e["sealed_record"]["payload"] for e in reversed(events) if e["kind"] == "wayback"), None) or {}
     return {
         "capture_id": capture.id,
         "record_hash": capture.record_hash,
         "prev_hash": capture.prev_hash,
+        "record_version": capture_version(capture),
         "sealed_record": sealed_record(capture, capture.prev_hash),
         "hash_recipe": "record_hash = sha256 of sealed_record as JSON with sorted keys, separators (',', ':'), "
                        "UTF-8 without escaping",
@@ -177,7 +195,8 @@ def capture_metadata(capture: Capture) -> dict:
         "text_length": capture.text_length,
         "similarity": capture.similarity,
         "compared_to_id": capture.compared_to_id,
-        "wayback_url": capture.wayback_url,
+        "wayback_url": capture.wayback_url or copy.get("wayback_url"),
+        "events": events,
     }
 
 
@@ -236,7 +255,8 @@ def _write_capture(session: Session, writer: WARCWriter, capture: Capture) -> in
                                       CAPTURE_ID_HEADER: str(capture.id)})
             _record(writer, "request", uri, headers, b"", request)
             written += 1
-    metadata = json.dumps(capture_metadata(capture), ensure_ascii=False, indent=1, default=str).encode("utf-8")
+    events = capture_events(Reader.of_session(session), capture.id)
+    metadata = json.dumps(capture_metadata(capture, events), ensure_ascii=False, indent=1, default=str).encode("utf-8")
     headers = dict(common, **{"WARC-Record-ID": _record_id(capture, "metadata"), CAPTURE_ID_HEADER: str(capture.id)})
     if capture.status_code is not None:
         headers["WARC-Concurrent-To"] = response_id
@@ -265,6 +285,12 @@ def write_warc(session: Session, captures: Iterable[Capture], target: str | os.P
         "description": description or "Captures exported from a source-archiver store, with each capture's "
                                       "sealed record and hash-chain links in its metadata record",
     }
+    head = chain_head(session)
+    if head is not None:
+        info["chain-head-capture"] = str(head.capture_id)
+        if head.event_id is not None:
+            info["chain-head-event"] = str(head.event_id)
+        info["chain-head-record-hash"] = head.record_hash
     writer.write_record(writer.create_warcinfo_record(name, info))
     count = 1
     for capture in captures:
@@ -573,7 +599,8 @@ def _store_batch(session: Session, batch: list[_Response], summary: ImportSummar
         summary.capture_ids.append(capture.id)
 
 
-def import_warc(session_factory: sessionmaker, path: str | os.PathLike, *, tracked_only: bool = False) -> ImportSummary:
+def import_warc(session_factory: sessionmaker, path: str | os.PathLike, *, tracked_only: bool = False,
+                config=None) -> ImportSummary:
     """Import the HTML, PDF and plain-text responses of a WARC file (gzipped or not) as captures.
 
     Each response becomes a capture with origin "warc", its WARC-Date as started_at, its
@@ -608,6 +635,8 @@ def import_warc(session_factory: sessionmaker, path: str | os.PathLike, *, track
     if batch:
         with session_factory.begin() as session:
             _store_batch(session, batch, summary, tracked_only)
+    if summary.imported:
+        anchor_quietly(session_factory, config, "import-warc")
     if summary.records == 0:
         raise WarcImportError(f"{path} holds no WARC records")
     return summary

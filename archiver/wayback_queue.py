@@ -4,7 +4,8 @@
 last public copy is old. `drain` works the queue at `wayback.max_per_minute`, claims each job
 with a lease (two drainers never submit the same job), backs off exponentially on 429, 5xx
 and timeouts (honouring Retry-After, with jitter; a rate limit pauses the whole queue, in the
-database), and writes the Wayback URL and timestamp on the job and its capture. A job whose
+database), and writes the Wayback URL and timestamp on the job and, as a sealed "wayback" event
+in the hash chain, about its capture (then anchors the chain head, archiver.anchors). A job whose
 drain process died is taken over once its lease runs out (at once when the process is gone
 from this machine): a submitted SPN2 job is polled again rather than submitted twice, and a
 job cut off in the middle of its request is first looked up, so a copy that was made is not
@@ -25,8 +26,10 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archiver import dates
+from archiver.anchors import anchor_quietly
+from archiver.chain import append_event
 from archiver.config import Config, WaybackConfig
-from archiver.models import Capture, Source, WaybackJob, utcnow
+from archiver.models import Source, WaybackJob, utcnow
 from archiver.queue import dead_local_owners, worker_name
 
 from archiver.wayback import SaveAnswer, Snapshot, TAKEOVER_TOLERANCE, WaybackClient, WaybackError, parse_duration
@@ -224,7 +227,8 @@ def _update_job(session_factory: sessionmaker, job_id: int, **values) -> None:
 
 def _finish(session_factory: sessionmaker, claim: _Claim, timestamp: str, original: str, wayback_url: str,
             now: datetime, attempts: int, note: str | None = None) -> None:
-    """Mark the job done and write the copy's URL and timestamp on the capture it was queued for."""
+    """Mark the job done and seal the copy's URL and timestamp into the chain as a "wayback" event
+    about the capture it was queued for (the capture itself, sealed already, is not edited)."""
     with session_factory.begin() as session:
         job = session.get(WaybackJob, claim.id)
         job.status = "done"
@@ -235,11 +239,9 @@ def _finish(session_factory: sessionmaker, claim: _Claim, timestamp: str, origin
         job.lease_owner = None
         job.lease_expires_at = None
         job.updated_at = now
-        if job.capture_id is not None:
-            capture = session.get(Capture, job.capture_id)
-            if capture is not None:
-                capture.wayback_url = wayback_url
-                capture.wayback_timestamp = timestamp
+        append_event(session, "wayback", source_id=job.source_id, capture_id=job.capture_id, payload={
+            "wayback_url": wayback_url, "wayback_timestamp": timestamp, "original": original, "job_id": job.id,
+            "reason": job.reason, "note": note})
 
 
 def drain(
@@ -428,6 +430,8 @@ def drain(
                         lease_owner=None, lease_expires_at=None)
         if own_client:
             client.close()
+        if summary.done:
+            anchor_quietly(session_factory, config, "wayback drain")
     return summary
 
 

@@ -392,6 +392,7 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
     """
     from datetime import datetime, timezone
 
+    from archiver.anchors import read_head
     from evidence import render
     from evidence.report import all_reports, claim_report
 
@@ -403,8 +404,10 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
         if everything:
             reports = all_reports(db)
             now = datetime.now(timezone.utc)
-            text = {"md": lambda: render.reports_md(reports, now), "html": lambda: render.reports_html(reports, now),
-                    "json": lambda: _json_text(render.reports_json(reports, now))}[fmt]()
+            head = read_head(db)
+            text = {"md": lambda: render.reports_md(reports, now, head),
+                    "html": lambda: render.reports_html(reports, now, head),
+                    "json": lambda: _json_text(render.reports_json(reports, now, head))}[fmt]()
         else:
             try:
                 report = claim_report(db, claim_id)

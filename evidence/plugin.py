@@ -30,6 +30,18 @@ def after_captures(session, stored: list[tuple]) -> None:
     record_checks_many(session, stored)
 
 
+def before_purge(session, capture_ids: list[int]) -> None:
+    """Captures are being purged on purpose (archiver.custody): their quote checks go with them."""
+    from sqlalchemy import delete
+
+    from archiver.readdb import chunks
+    from evidence.models import QuoteCheck
+
+    for chunk in chunks(capture_ids):
+        session.execute(delete(QuoteCheck).where(QuoteCheck.capture_id.in_(chunk))
+                        .execution_options(synchronize_session=False))
+
+
 def __getattr__(name: str):
     # `commands`, the eager form of the plugin interface, for whoever asks for it.
     if name == "commands":

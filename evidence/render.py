@@ -14,6 +14,7 @@ import re
 from datetime import datetime
 
 from archiver import dates
+from archiver.anchors import Head
 from evidence.report import SCHEMA, CaptureRef, CitationReport, DataPointRef, Report
 
 ALL_SCHEMA = "source-archiver/citation-reports/1"
@@ -124,12 +125,22 @@ def report_json(report: Report, *, with_schema: bool = True) -> dict:
     if report.package is not None:
         p = report.package
         data["evidence_package"] = {"path": p.path, "sha256": p.sha256, "size": p.size, "captures": p.captures}
+    data["chain_head"] = _head_json(report.chain_head)
     return data
 
 
-def reports_json(reports: list[Report], generated_at: datetime) -> dict:
+def _head_json(head: Head | None) -> dict | None:
+    return head.as_json() if head is not None and head.record_hash else None
+
+
+def _head_of(reports: list[Report], chain_head: Head | None) -> Head | None:
+    return chain_head or next((r.chain_head for r in reports if r.chain_head is not None), None)
+
+
+def reports_json(reports: list[Report], generated_at: datetime, chain_head: Head | None = None) -> dict:
     return {"schema": ALL_SCHEMA, "generated_at": _iso(generated_at),
-            "reports": [report_json(r, with_schema=False) for r in reports]}
+            "reports": [report_json(r, with_schema=False) for r in reports],
+            "chain_head": _head_json(_head_of(reports, chain_head))}
 
 
 # --- Markdown ----------------------------------------------------------------------------------
@@ -223,14 +234,24 @@ def report_md(report: Report, *, level: int = 1) -> str:
         parts += [f"**Evidence package (WACZ):** `{md(p.path)}`: {p.captures} captures, {p.size:,} bytes, "
                   f"SHA-256 `{p.sha256}`", ""]
     if level == 1:
-        parts.append(f"_Generated {_when(report.generated_at)} by source-archiver._")
+        parts += [f"_Generated {_when(report.generated_at)} by source-archiver._", "", _head_md(report.chain_head)]
     return "\n".join(parts).rstrip() + "\n"
 
 
-def reports_md(reports: list[Report], generated_at: datetime) -> str:
+def _head_md(head: Head | None) -> str:
+    """The archive's chain head, in words `archiver verify --anchor` reads back from this file."""
+    if head is None or not head.record_hash:
+        return "Archive hash-chain head: none (the archive held no captures)."
+    where = f"capture {head.capture_id}" + (f", event {head.event_id}" if head.event_id is not None else "")
+    return (f"Archive hash-chain head: {where}, record hash `{head.record_hash}` (keep this report: "
+            "`archiver verify --anchor` checks that the archive still holds this head).")
+
+
+def reports_md(reports: list[Report], generated_at: datetime, chain_head: Head | None = None) -> str:
     """Every report in one Markdown document, with an overview table first."""
     lines = ["# Citation reports", "", f"_Generated {_when(generated_at)} by source-archiver. "
-             "Claims at risk come first._", "", "| claim | verdict | live | archives only | none | unchecked |",
+             "Claims at risk come first._", "", _head_md(_head_of(reports, chain_head)), "",
+             "| claim | verdict | live | archives only | none | unchecked |",
              "|---|---|---|---|---|---|"]
     for r in reports:
         v = r.verdict
@@ -382,22 +403,31 @@ def _package_html(report: Report) -> str:
             f"{p.size:,} bytes, SHA-256 <code>{esc(p.sha256)}</code></p>")
 
 
-def _page(title: str, body: str, generated_at: datetime) -> str:
+def _head_html(head: Head | None) -> str:
+    if head is None or not head.record_hash:
+        return '<p class="chain-head">Archive hash-chain head: none (the archive held no captures).</p>'
+    where = f"capture {head.capture_id}" + (f", event {head.event_id}" if head.event_id is not None else "")
+    return (f'<p class="chain-head">Archive hash-chain head: {esc(where)}, record hash '
+            f'<code class="hash">{esc(head.record_hash)}</code> (keep this report: <code>archiver verify --anchor</code> '
+            "checks that the archive still holds this head).</p>")
+
+
+def _page(title: str, body: str, generated_at: datetime, head: Head | None) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n"
         f"<footer>Generated {esc(_when(generated_at))} by source-archiver. Source links carry Robust Links "
-        "attributes (data-originalurl, data-versionurl, data-versiondate).</footer>\n</body>\n</html>\n"
+        f"attributes (data-originalurl, data-versionurl, data-versiondate).{_head_html(head)}</footer>\n</body>\n</html>\n"
     )
 
 
 def report_html(report: Report) -> str:
     """One report as a self-contained HTML page."""
-    return _page(f"Citation report: {report.id}", report_section(report), report.generated_at)
+    return _page(f"Citation report: {report.id}", report_section(report), report.generated_at, report.chain_head)
 
 
-def reports_html(reports: list[Report], generated_at: datetime) -> str:
+def reports_html(reports: list[Report], generated_at: datetime, chain_head: Head | None = None) -> str:
     """Every report in one self-contained HTML page, with an overview table first."""
     rows = "".join(
         f'<tr><td><a href="#{esc(r.kind)}-{esc(r.id)}">{esc(r.id)}</a></td><td>{esc(r.verdict.level)}</td>'
@@ -410,4 +440,4 @@ def reports_html(reports: list[Report], generated_at: datetime) -> str:
         f"<th>unchecked</th></tr></thead><tbody>{rows}</tbody></table>"
     )
     sections = "".join(report_section(r, heading="h2") for r in reports)
-    return _page("Citation reports", overview + sections, generated_at)
+    return _page("Citation reports", overview + sections, generated_at, _head_of(reports, chain_head))

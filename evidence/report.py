@@ -5,8 +5,9 @@
 (title, publisher, language, URL), its state and since when, the quote and whether it is
 still on the live page (with the closest passage when it is not), the capture that best
 supports the claim (the latest one where the quote is present, live or recovered from an
-archive) with its date and SHA-256, a Wayback Machine copy when there is one, and a
-ready-to-paste citation line.
+archive) with its date and SHA-256, a Wayback Machine copy when there is one (from the sealed
+"wayback" events of the hash chain), and a ready-to-paste citation line. Each report carries
+the archive's hash-chain head when it was made, so the archive can later be checked against it.
 
 How a citation supports its claim (`support`):
 - "live": the source's live page is fine (new, unchanged, altered or moved) and its latest
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from archiver import dates
+from archiver.anchors import Head, read_head
+from archiver.events import HAS_WAYBACK_COPY, wayback_copies
 from archiver.readdb import Reader, chunks, in_list, utc
 from evidence import ARCHIVE_ORIGINS, LIVE_GOOD, EvidenceError
 
@@ -169,6 +172,7 @@ class Report:
     citations: list[CitationReport]
     generated_at: datetime
     package: "EvidencePackage | None" = None
+    chain_head: Head | None = None
 
     @property
     def problems(self) -> int:
@@ -211,7 +215,7 @@ class _Cited:
 Condition = tuple[str, list]
 LIVE: Condition = ("captures.origin = ?", ["live"])
 PRESENT: Condition = ("quote_checks.status = ?", ["present"])
-ON_WAYBACK: Condition = ("captures.wayback_url IS NOT NULL", [])
+ON_WAYBACK: Condition = (HAS_WAYBACK_COPY, [])
 
 
 def _and(conditions: tuple[Condition, ...]) -> Condition:
@@ -302,7 +306,7 @@ def _source_captures(db: Reader, sources: list[_Source]) -> tuple[dict[int, Capt
     archived = _latest_per_source(db, source_ids, *archive_ok)
     good_or_archive = (f"(captures.verdict IN {in_list(LIVE_GOOD)} OR captures.origin IN {in_list(ARCHIVE_ORIGINS)})",
                        [*LIVE_GOOD, *ARCHIVE_ORIGINS])
-    with_wayback = _latest_per_source(db, source_ids, ("captures.wayback_url IS NOT NULL", []), good_or_archive)
+    with_wayback = _latest_per_source(db, source_ids, ON_WAYBACK, good_or_archive)
     return last_good, archived, with_wayback
 
 
@@ -369,6 +373,16 @@ def at_risk(citation: "CitationReport") -> bool:
             or citation.quote_status == "missing")
 
 
+def _attach_wayback_copies(db: Reader, checks: list[Check], refs: list[CaptureRef]) -> None:
+    """Give each capture its Wayback copy from the sealed "wayback" events about it (a copy
+    recovered from the Wayback Machine carries its own, sealed on the capture)."""
+    refs = [*refs, *(check.capture for check in checks)]
+    copies = wayback_copies(db, [ref.id for ref in refs if ref.wayback_url is None])
+    for ref in refs:
+        if ref.wayback_url is None and ref.id in copies:
+            ref.wayback_url, ref.wayback_timestamp = copies[ref.id]
+
+
 def citation_reports(db: Reader, rows: list[_Cited]) -> list[CitationReport]:
     """The report facts for a batch of citations, with a fixed number of queries per batch."""
     quoted = [c.id for c in rows if c.quote]
@@ -379,6 +393,8 @@ def citation_reports(db: Reader, rows: list[_Cited]) -> list[CitationReport]:
     missing_since = _missing_since(db, missing) if missing else {}
     unquoted_sources = list({c.source.id: c.source for c in rows if not c.quote}.values())
     last_good, archived, with_wayback = _source_captures(db, unquoted_sources) if unquoted_sources else ({}, {}, {})
+    _attach_wayback_copies(db, [*latest_live.values(), *best.values(), *wayback.values()],
+                           [*last_good.values(), *archived.values(), *with_wayback.values()])
     reports = []
     for citation in rows:
         source = citation.source
@@ -515,13 +531,14 @@ def claim_report(db: Reader, subject_id: str) -> Report:
     if claim is not None:
         claim_id, text, tags = claim
         citations = citation_reports(db, _rows(db, _claim_condition([claim_id])))
-        return Report("claim", claim_id, text, tags, None, verdict_of(citations), citations, now)
+        return Report("claim", claim_id, text, tags, None, verdict_of(citations), citations, now,
+                      chain_head=read_head(db))
     point = _datapoint(db, subject_id)
     if point is None:
         raise EvidenceError(f"unknown claim id {subject_id!r} (see `archiver claim list`)")
     citations = citation_reports(db, _rows(db, ("citations.datapoint_id = ?", [point.id])))
     return Report("datapoint", point.id, point.description or point.label, [], point,
-                  verdict_of(citations, "data point"), citations, now)
+                  verdict_of(citations, "data point"), citations, now, chain_head=read_head(db))
 
 
 def risk_key(report: Report) -> tuple:
@@ -546,12 +563,13 @@ def all_reports(db: Reader) -> list[Report]:
         elif citation.point is not None:
             by_point.setdefault(citation.point.id, (citation.point, []))[1].append(facts[citation.id])
     reports = []
+    head = read_head(db)
     for claim_id, text, tags in claims:
         citations = by_claim.get(claim_id, [])
         reports.append(Report("claim", claim_id, text, list(db.json(tags) or []), None, verdict_of(citations),
-                              citations, now))
+                              citations, now, chain_head=head))
     for point, citations in by_point.values():
         reports.append(Report("datapoint", point.id, point.description or point.label, [], point,
-                              verdict_of(citations, "data point"), citations, now))
+                              verdict_of(citations, "data point"), citations, now, chain_head=head))
     reports.sort(key=risk_key)
     return reports

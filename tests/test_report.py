@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from archiver.capture import run_pass
 from archiver.db import open_database
+from archiver.events import wayback_copies
 from archiver.models import Capture, Source
 from archiver.readdb import Reader, connect
 from evidence import render
@@ -255,13 +256,16 @@ def test_wayback_copies_appear_in_the_report_and_citation_line(site, config, ses
         run_pass(config, sessions, everything=True)
         wq.drain(config, sessions)
         capture = captures_of(sessions, url)[0]
-        assert capture.wayback_url
+        assert capture.wayback_url is None, "the sealed capture row is not edited"
+        with sessions() as session:
+            wayback_url, stamp = wayback_copies(Reader.of_session(session), [capture.id])[capture.id]
+        assert wayback_url.startswith(fake.base_url) and len(stamp) == 14
         c = report_of(sessions, "deal").citations[0]
-        assert c.wayback.wayback_url == capture.wayback_url
-        day = f"{capture.wayback_timestamp[:4]}-{capture.wayback_timestamp[4:6]}-{capture.wayback_timestamp[6:8]}"
-        assert f"archived {day} at {capture.wayback_url}, sha256 {capture.body_sha256[:16]}…" in c.citation_line
+        assert c.wayback.wayback_url == wayback_url and c.wayback.id == capture.id
+        day = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
+        assert f"archived {day} at {wayback_url}, sha256 {capture.body_sha256[:16]}…" in c.citation_line
         link = render.source_link(c)
-        assert f'data-versionurl="{capture.wayback_url}"' in link and f'data-versiondate="{day}"' in link
+        assert f'data-versionurl="{wayback_url}"' in link and f'data-versiondate="{day}"' in link
     finally:
         fake.stop()
 

@@ -16,7 +16,10 @@ from sqlalchemy import select
 
 from archiver.chain import add_captures
 from archiver.db import open_database
-from archiver.models import Capture, WaybackJob, utcnow
+from archiver.events import wayback_copies
+from archiver.integrity import verify_store
+from archiver.models import Capture, ChainEvent, WaybackJob, utcnow
+from archiver.readdb import Reader
 from archiver.sources import add_source
 from archiver import wayback as wb
 from archiver import wayback_queue as wq
@@ -252,18 +255,23 @@ def test_parse_accessed_dates():
 # --- the queue ----------------------------------------------------------------------------
 
 
-def test_drain_saves_every_job_and_writes_the_copy_on_its_capture(site, setup, fake):
+def test_drain_saves_every_job_and_seals_the_copy_as_an_event_about_its_capture(site, setup, fake):
     config, sessions = setup
     urls = pages(site, 5)
     queue(sessions, urls, with_capture=True)
     summary = wq.drain(config, sessions)
     assert (summary.claimed, summary.submitted, summary.done, summary.failed) == (5, 5, 5, 0)
     with sessions() as session:
+        copies = wayback_copies(Reader.of_session(session), [job.capture_id for job in session.scalars(select(WaybackJob))])
         for job in session.scalars(select(WaybackJob)):
             capture = session.get(Capture, job.capture_id)
             assert job.status == "done" and job.lease_owner is None
             assert job.wayback_url == f"{fake.base_url}/web/{job.wayback_timestamp}/{job.url}"
-            assert (capture.wayback_url, capture.wayback_timestamp) == (job.wayback_url, job.wayback_timestamp)
+            assert (capture.wayback_url, capture.wayback_timestamp) == (None, None), "the sealed capture is not edited"
+            assert copies[capture.id] == (job.wayback_url, job.wayback_timestamp)
+            event = session.scalar(select(ChainEvent).where(ChainEvent.capture_id == capture.id))
+            assert (event.kind, event.source_id, event.payload["job_id"]) == ("wayback", job.source_id, job.id)
+        assert verify_store(session).ok
     assert all(fake.captures[url] == 1 for url in urls)
 
 

@@ -23,7 +23,9 @@ from archiver import recover as rc
 from archiver import submissions
 from archiver.capture import run_pass
 from archiver.db import open_database
+from archiver.events import wayback_copies
 from archiver.models import Capture, Source, WaybackJob, utcnow
+from archiver.readdb import Reader
 from archiver.quotes import check_quote
 from archiver.sources import add_source
 from archiver.store import get_blob, get_text
@@ -120,9 +122,10 @@ def test_only_new_and_altered_pages_are_submitted(site, wired, fake):
     with sessions() as session:
         live = list(session.scalars(select(Capture).where(Capture.verdict.in_(("new", "altered")))))
         assert len(live) == 111
-        assert all(c.wayback_url and c.wayback_url.endswith(c.requested_url) for c in live)
         unchanged = session.scalars(select(Capture).where(Capture.verdict == "unchanged")).all()
-        assert all(c.wayback_url is None for c in unchanged)
+        copies = wayback_copies(Reader.of_session(session), [c.id for c in [*live, *unchanged]])
+        assert all(copies[c.id][0].endswith(c.requested_url) for c in live)
+        assert not any(c.id in copies for c in unchanged)
 
 
 def test_unchanged_pages_go_again_once_their_copy_is_old(site, wired, fake):

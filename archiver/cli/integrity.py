@@ -11,14 +11,20 @@ PROGRESS_EVERY = 100_000
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--anchor", "anchor_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Also check the archive against the chain head recorded in this file: a copy of the anchor log, "
+                   "a WACZ or WARC exported by the archiver, or a citation report (md, html, json). Repeatable.")
 @pass_app
-def verify(app: App, as_json: bool) -> None:
+def verify(app: App, as_json: bool, anchor_files: tuple[str, ...]) -> None:
     """Check that nothing in the archive changed since it was stored.
 
     Re-hashes every stored body and text, checks every capture's references, recomputes
-    the hash chain over all captures, and checks trusted timestamps. Names every altered
-    or missing capture and blob. Exits 1 when anything is wrong.
+    the hash chain over all captures and chained events, and checks it against every
+    anchor of its head it can find: the anchor log beside the archive (or [integrity]
+    anchor_log), the files given with --anchor, and trusted timestamps. Names every
+    altered or missing capture, event, blob and anchor. Exits 1 when anything is wrong.
     """
+    from archiver.anchors import log_path
     from archiver.integrity import verify_store
 
     shown: dict[str, int] = {}
@@ -29,21 +35,59 @@ def verify(app: App, as_json: bool) -> None:
             err_console.print(f"checked {count} {stage}...", highlight=False)
 
     with app.sessions() as session:
-        report = verify_store(session, progress=progress)
+        report = verify_store(session, progress=progress, anchor_log=log_path(app.config), anchor_files=anchor_files)
     if as_json:
         print_json(report.as_json())
     else:
-        summary = (f"{report.captures_checked} captures, {report.blobs_checked} blobs"
-                   + (f", {report.timestamps_checked} trusted timestamps" if report.timestamps_checked else ""))
-        if report.ok:
-            console.print(f"[green]archive intact[/]: checked {summary}; chain head is capture "
-                          f"{report.head_capture_id} ({report.head_hash})", highlight=False, soft_wrap=True)
-        else:
-            console.print(f"[bold red]{len(report.problems)} problem(s) found[/] (checked {summary}):", highlight=False)
-            for problem in report.problems:
-                console.print(f"  - {problem.message}", highlight=False, soft_wrap=True)
+        _print_report(report)
     if not report.ok:
         raise SystemExit(1)
+
+
+def _print_report(report) -> None:
+    from rich.markup import escape
+
+    from archiver.anchors import element_label, short_time
+
+    summary = (f"{report.captures_checked} captures, {report.events_checked} chained events, "
+               f"{report.blobs_checked} blobs"
+               + (f", {report.timestamps_checked} trusted timestamps" if report.timestamps_checked else ""))
+    head = element_label(report.head_capture_id, report.head_event_id)
+    if report.ok:
+        console.print(f"[green]archive intact[/]: checked {summary}; chain head is {head} ({report.head_hash})",
+                      highlight=False, soft_wrap=True)
+    else:
+        console.print(f"[bold red]{len(report.problems)} problem(s) found[/] (checked {summary}):", highlight=False)
+        for problem in report.problems:
+            console.print(f"  - {escape(problem.message)}", highlight=False, soft_wrap=True)
+    anchors = report.anchors
+    console.print("anchors of the chain head checked:", highlight=False)
+    for entry in anchors["logs"]:
+        if entry["found"]:
+            last = entry["last"]
+            tail = (f", the last written {short_time(last['written_at'])} naming "
+                    f"{element_label(last['capture_id'], last['event_id'])}") if last else ""
+            console.print(f"  - anchor log {escape(entry['path'])} ({entry['role']}): {entry['lines']} line(s){tail}",
+                          highlight=False, soft_wrap=True)
+        else:
+            console.print(f"  - anchor log {escape(entry['path'])} ({entry['role']}): not found", highlight=False,
+                          soft_wrap=True)
+    for entry in anchors["files"]:
+        console.print(f"  - {escape(entry['path'])}: {entry['heads']} head(s)", highlight=False, soft_wrap=True)
+    console.print(f"  - the archive's own copies of anchor log lines: {anchors['store_records']}", highlight=False)
+    console.print(f"  - trusted timestamps: {report.timestamps_checked + anchors['timestamps']}", highlight=False)
+    console.print(f"  {anchors['checked']} anchored head(s) found in the chain with the record hash they recorded",
+                  highlight=False, soft_wrap=True)
+    if report.purges:
+        console.print(f"removed on purpose ({report.purged} record(s), each listed by a sealed purge event):",
+                      highlight=False)
+        for purge in report.purges:
+            what = f"{purge['captures']} capture(s)" + (f" of {purge['source_url']}" if purge["source_url"] else "")
+            who = f" by {purge['actor']}" if purge["actor"] else ""
+            console.print(f"  - event {purge['event_id']}, {short_time(purge['at'])}{escape(who)}: {escape(what)}; "
+                          f"reason: {escape(purge['reason'] or '-')}", highlight=False, soft_wrap=True)
+    for note in report.notes:
+        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @click.command("import-warc")
@@ -61,7 +105,7 @@ def import_warc_command(app: App, file: str, tracked_only: bool, as_json: bool) 
     from archiver.warc import WarcImportError, import_warc
 
     try:
-        summary = import_warc(app.sessions, file, tracked_only=tracked_only)
+        summary = import_warc(app.sessions, file, tracked_only=tracked_only, config=app.config)
     except WarcImportError as exc:
         fail(str(exc), code=2)
     if as_json:
@@ -83,8 +127,12 @@ def timestamp(app: App, tsa_url: str | None, list_tokens: bool, as_json: bool) -
     """Have a trusted timestamp authority (RFC 3161) sign the chain head's record hash.
 
     The token proves that every capture up to the head existed, as stored, no later than
-    the authority's time. Tokens are kept in the archive and checked by `archiver verify`.
+    the authority's time. Tokens are kept in the archive and in the anchor log, and checked
+    by `archiver verify`.
     """
+    import base64
+
+    from archiver.anchors import anchor_quietly, element_label
     from archiver.timestamp import TimestampError, timestamp_chain_head
 
     if list_tokens:
@@ -94,15 +142,18 @@ def timestamp(app: App, tsa_url: str | None, list_tokens: bool, as_json: bool) -
     try:
         with app.sessions.begin() as session:
             row, info = timestamp_chain_head(session, url, timeout=app.config.fetch.timeout)
+            token = row.tsa_token
             data = {"id": row.id, "capture_id": row.capture_id, "record_hash": row.record_hash, "tsa_url": url,
-                    **info.as_json()}
+                    **info.as_json(), "event_id": row.event_id}
     except TimestampError as exc:
         fail(str(exc))
+    anchor_quietly(app.sessions, app.config, "timestamp",
+                   extra={"tsa_url": url, "tsa_token": base64.b64encode(token).decode("ascii")})
     if as_json:
         print_json(data)
     else:
-        console.print(f"timestamped capture {data['capture_id']} (record hash {data['record_hash']}) at "
-                      f"{data['time']} by {data['authority']}", highlight=False, soft_wrap=True)
+        console.print(f"timestamped {element_label(data['capture_id'], data['event_id'])} (record hash "
+                      f"{data['record_hash']}) at {data['time']} by {data['authority']}", highlight=False, soft_wrap=True)
 
 
 def _list_timestamps(app: App, as_json: bool) -> None:
@@ -110,6 +161,7 @@ def _list_timestamps(app: App, as_json: bool) -> None:
 
     from sqlalchemy import select
 
+    from archiver.anchors import element_label
     from archiver.models import ChainHead
     from archiver.timestamp import TimestampError, verify_token
 
@@ -117,7 +169,7 @@ def _list_timestamps(app: App, as_json: bool) -> None:
     with app.sessions() as session:
         for head in session.scalars(select(ChainHead).where(ChainHead.id != 1).order_by(ChainHead.id)):
             entry = {"id": head.id, "capture_id": head.capture_id, "record_hash": head.record_hash,
-                     "tsa_url": head.tsa_url, "created_at": head.created_at.isoformat()}
+                     "tsa_url": head.tsa_url, "created_at": head.created_at.isoformat(), "event_id": head.event_id}
             try:
                 entry.update(verify_token(head.tsa_token or b"", head.record_hash).as_json(), valid=True)
             except TimestampError as exc:
@@ -131,7 +183,7 @@ def _list_timestamps(app: App, as_json: bool) -> None:
         console.print("no trusted timestamps yet: run `archiver timestamp`", highlight=False)
     for entry in rows:
         state = f"{entry['time']} by {entry['authority']}" if entry["valid"] else f"INVALID: {entry['problem']}"
-        console.print(f"{entry['id']}: capture {entry['capture_id']} ({entry['record_hash']}): {state}",
+        console.print(f"{entry['id']}: {element_label(entry['capture_id'], entry['event_id'])} ({entry['record_hash']}): {state}",
                       highlight=False, soft_wrap=True)
 
 

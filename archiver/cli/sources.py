@@ -340,8 +340,9 @@ def _status_extras(db) -> str:
     return "Wayback submissions: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "running", "done", "failed") if counts.get(k))
 
 
-def capture_json(c) -> dict:
-    """A capture as the JSON interface shows it."""
+def capture_json(c, wayback_copy: tuple[str, str | None] | None = None) -> dict:
+    """A capture as the JSON interface shows it; `wayback_copy` is the (URL, timestamp) of the
+    Wayback copy made of it, from its sealed "wayback" event (archiver.events.wayback_copies)."""
     return {
         "id": c.id,
         "origin": c.origin,
@@ -358,7 +359,7 @@ def capture_json(c) -> dict:
         "title": c.page_title,
         "error": c.error,
         "error_kind": c.error_kind,
-        "wayback_url": c.wayback_url,
+        "wayback_url": c.wayback_url or (wayback_copy[0] if wayback_copy else None),
         "record_hash": c.record_hash,
     }
 
@@ -373,15 +374,19 @@ def show(app: App, url: str, as_json: bool) -> None:
     from rich.table import Table
 
     from archiver.cli.app import console, print_table
+    from archiver.events import wayback_copies
+    from archiver.readdb import Reader
 
     app.existing()
     with app.sessions() as session:
         source = tracked_source(session, url)
         captures = source_captures(session, source)
+        copies = wayback_copies(Reader.of_session(session), [c.id for c in captures])
     if as_json:
         print_json({
             "url": source.url, "state": source.state, "reason": source.state_reason, "final_url": source.final_url,
-            "title": source.title, "lang": source.lang, "captures": [capture_json(c) for c in captures],
+            "title": source.title, "lang": source.lang,
+            "captures": [capture_json(c, copies.get(c.id)) for c in captures],
             "no_wayback": bool(source.no_wayback),
         })
         return
