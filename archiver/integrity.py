@@ -311,13 +311,16 @@ def check_chain(session: Session, report: VerifyReport, progress: Callable[[str,
             else:
                 report.add("chain_broken", f"the chain is broken before {label}: it does not link to "
                                            f"{_label(previous)}; {_gap(previous, element)}", **ids)
-        for anchor in waiting.pop(_key(element), []):
-            if anchor.record_hash != element.record_hash:
-                report.add("capture_altered" if anchor.timestamp else "chain_rewritten",
-                           f"{anchor.describe()} covers {label} with record hash {anchor.record_hash}, but it now "
-                           f"has {element.record_hash}: the chain was rewritten after that", **ids)
-            else:
-                report.anchors["checked"] += 1
+        found = waiting.pop(_key(element), [])
+        mismatched = [a for a in found if a.record_hash != element.record_hash]
+        report.anchors["checked"] += len(found) - len(mismatched)
+        for group in ([a for a in mismatched if a.timestamp], [a for a in mismatched if not a.timestamp]):
+            if group:
+                first = group[0]
+                others = f" (and {len(group) - 1} other anchor(s))" if len(group) > 1 else ""
+                report.add("capture_altered" if first.timestamp else "chain_rewritten",
+                           f"{first.describe()}{others} covers {label} with record hash {first.record_hash}, but "
+                           f"it now has {element.record_hash}: the chain was rewritten after that", **ids)
         previous, previous_hash = element, element.record_hash
         checked = report.captures_checked + report.events_checked
         if progress and checked % CAPTURE_PAGE == 0:

@@ -255,3 +255,148 @@ def test_real_captures_record_what_the_berkeley_protocol_asks(site, config):
         assert capture.record_hash and capture.http_version
     moved = [c for c in captures if c.requested_url.endswith("/old.html")]
     assert moved and all(c.final_url.endswith("/en.html") and c.redirects for c in moved)
+
+
+# --- every field a report or an export shows is sealed (record format 2) -------------------------
+
+
+def tamper(url: str, sql: str, params: dict | None = None) -> None:
+    """Change the database behind the archiver's back, on SQLite (foreign keys off, as in a
+    SQLite shell) or PostgreSQL, the way someone with write access to it could."""
+    from sqlalchemy import create_engine, text
+
+    from archiver.db import normalise_db_url
+
+    engine = create_engine(normalise_db_url(url))
+    with engine.begin() as conn:
+        conn.execute(text(sql), params or {})
+    engine.dispose()
+
+
+def build_full_store(url: str, count: int = 6) -> dict:
+    """Captures of two runs with every field a report shows filled in, and a Wayback copy of one
+    of them recorded the way the Save Page Now queue records it (a chained event)."""
+    from archiver.chain import append_event
+    from archiver.models import Run
+
+    sessions = open_database(url)
+    made: dict = {"captures": []}
+    with sessions.begin() as session:
+        sources = [add_source(session, f"http://example.org/{name}")[0] for name in ("a", "b")]
+        runs = [Run(started_at=T0, status="finished"), Run(started_at=T0 + timedelta(days=1), status="finished")]
+        session.add_all(runs)
+        session.flush()
+        made["runs"] = [r.id for r in runs]
+        previous: dict[int, int] = {}
+        for i in range(count):
+            source = sources[i % 2]
+            body, text_ = page(i), f"Article number {i} 第{i}条".encode()
+            (body_sha, text_sha), _ = put_blobs(session, [body, text_])
+            capture = Capture(
+                source_id=source.id, run_id=runs[i // (count // 2)].id, origin="live", requested_url=source.url,
+                final_url=source.url, started_at=T0 + timedelta(hours=i), ended_at=T0 + timedelta(hours=i, seconds=1),
+                status_code=200, redirects=[], request_headers={"User-Agent": "test"},
+                response_headers=[["Content-Type", "text/html; charset=utf-8"]], server_ip="127.0.0.1",
+                http_version="HTTP/1.1", content_type="text/html; charset=utf-8", charset="utf-8",
+                body_sha256=body_sha, body_size=len(body), text_sha256=text_sha, text_length=len(text_.decode()),
+                page_title=f"合同 Contract {i}", published="2019-05-03", verdict="unchanged" if i > 1 else "new",
+                verdict_reason="same text", similarity=0.987654321 if i > 1 else None,
+                compared_to_id=previous.get(source.id), tool="source-archiver", tool_version="0.1.0",
+                config={"fetch": {"timeout": 5}}, elapsed_ms=1000 + i,
+            )
+            add_captures(session, [capture])
+            previous[source.id] = capture.id
+            made["captures"].append(capture.id)
+        event = append_event(session, "wayback", source_id=sources[0].id, capture_id=made["captures"][2], payload={
+            "wayback_url": "https://web.archive.org/web/20240301100000/http://example.org/a",
+            "wayback_timestamp": "20240301100000", "job_id": 1})
+        made["event"] = event.id
+    sessions.kw["bind"].dispose()
+    return made
+
+
+MISSED_EDITS = [
+    ("page_title", "'A title the page never had'"),
+    ("text_length", "text_length + 1"),
+    ("similarity", "0.5"),
+    ("compared_to_id", "compared_to_id - 2"),
+    ("wayback_url", "'https://web.archive.org/web/20240101000000/http://example.org/a'"),
+    ("run_id", "NULL"),
+    ("published", "'2018-01-01'"),
+]
+
+
+@pytest.mark.parametrize("column, value", MISSED_EDITS, ids=[c for c, _ in MISSED_EDITS])
+def test_edits_of_fields_the_first_record_format_left_out_are_named(db_url, column, value):
+    made = build_full_store(db_url)
+    sessions = open_database(db_url)
+    with sessions() as session:
+        assert verify_store(session).ok
+    victim = made["captures"][4]
+    tamper(db_url, f"UPDATE captures SET {column} = {value} WHERE id = :id", {"id": victim})
+    with sessions() as session:
+        report = verify_store(session)
+    assert kinds(report) == [("capture_altered", victim, None)], report.problems
+    assert f"capture {victim} was altered" in report.problems[0].message
+    sessions.kw["bind"].dispose()
+
+
+def test_a_wayback_copy_is_a_sealed_event_and_editing_it_is_named(db_url):
+    made = build_full_store(db_url)
+    sessions = open_database(db_url)
+    with sessions() as session:
+        report = verify_store(session)
+        assert report.ok and report.events_checked == 1 and report.head_event_id == made["event"]
+        assert report.record_versions == {2: 6}
+    tamper(db_url, "UPDATE chain_events SET payload = :p WHERE id = :id",
+           {"p": json.dumps({"wayback_url": "https://web.archive.org/web/20990101000000/http://example.org/a",
+                             "wayback_timestamp": "20990101000000", "job_id": 1}), "id": made["event"]})
+    with sessions() as session:
+        report = verify_store(session)
+    assert [(p.kind, p.event_id) for p in report.problems] == [("event_altered", made["event"])]
+    assert f"event {made['event']} was altered" in report.problems[0].message
+    sessions.kw["bind"].dispose()
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE captures SET seal_version = NULL WHERE id = :id",
+    "UPDATE captures SET seal_version = 1 WHERE id = :id",
+    "UPDATE captures SET elapsed_ms = 1 WHERE id = :id",
+    "UPDATE captures SET wayback_timestamp = '20240101000000' WHERE id = :id",
+])
+def test_a_capture_cannot_be_moved_to_a_weaker_record_format_or_edited_elsewhere(sqlite_url, sql):
+    made = build_full_store(sqlite_url)
+    victim = made["captures"][1]
+    tamper(sqlite_url, sql, {"id": victim})
+    assert kinds(verify(sqlite_url)) == [("capture_altered", victim, None)]
+
+
+def test_an_unknown_record_format_is_named(sqlite_url):
+    made = build_full_store(sqlite_url)
+    tamper(sqlite_url, "UPDATE captures SET seal_version = 9 WHERE id = :id", {"id": made["captures"][0]})
+    report = verify(sqlite_url)
+    assert kinds(report) == [("capture_altered", made["captures"][0], None)]
+    assert "record format 9 is not known" in report.problems[0].message
+
+
+def test_deleting_a_chained_event_is_named(sqlite_url):
+    made = build_full_store(sqlite_url)
+    tamper(sqlite_url, "DELETE FROM chain_events WHERE id = :id", {"id": made["event"]})
+    report = verify(sqlite_url)
+    assert [p.kind for p in report.problems] == ["chain_head"]
+    assert f"event {made['event']}" in report.problems[0].message
+
+
+def test_verify_json_only_adds_fields(sqlite_url):
+    """The JSON of `archiver verify --json` keeps every field it had, with the same meaning."""
+    from archiver.cli import main
+
+    made = build_full_store(sqlite_url)
+    result = CliRunner().invoke(main, ["verify", "--json"], env={"ARCHIVER_DATABASE_URL": sqlite_url})
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"ok", "blobs_checked", "captures_checked", "timestamps_checked", "chain_head", "problems"} <= set(data)
+    assert data["chain_head"]["capture_id"] == made["captures"][-1]
+    assert data["chain_head"]["event_id"] == made["event"]
+    assert (data["ok"], data["captures_checked"], data["events_checked"]) == (True, 6, 1)
+    assert data["anchors"]["logs"][0]["found"] is False
