@@ -256,7 +256,7 @@ def normalise_payload(payload: dict | None) -> dict | None:
         return None
     if not isinstance(payload, dict):
         raise ValueError("an event payload is a JSON object (a dict)")
-    return json.loads(canonical_json(payload))
+    return json.loads(json.dumps(payload, ensure_ascii=False, default=str))
 
 
 def append_events(session: Session, events: list[ChainEvent]) -> list[ChainEvent]:

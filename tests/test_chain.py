@@ -3,6 +3,7 @@ and no UPDATE of captures; the chain verifies afterwards, on SQLite and PostgreS
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 import time
@@ -276,3 +277,194 @@ def test_pipeline_captures_verify(site, config, db_url):
     result = CliRunner().invoke(main, ["verify"], env={"ARCHIVER_DATABASE_URL": db_url})
     assert result.exit_code == 0, result.output
     assert "archive intact" in result.output and "64 captures" in result.output
+
+
+# --- record formats, chained events, and stores made before them --------------------------------
+
+
+def test_every_captures_column_is_sealed_or_is_the_seal():
+    """Record format 2 covers every column of captures but the seal itself. A column added later
+    needs a new record format (format 2 is frozen, so that its rows keep verifying)."""
+    from archiver.chain import SEALED_FIELDS_V2, UNSEALED_CAPTURE_COLUMNS
+
+    columns = {column.key for column in Capture.__table__.columns}
+    assert columns == set(SEALED_FIELDS_V2) | set(UNSEALED_CAPTURE_COLUMNS)
+    assert len(SEALED_FIELDS_V2) == len(set(SEALED_FIELDS_V2))
+
+
+def test_events_are_chained_between_captures_in_order(db_url):
+    from archiver.chain import append_event, event_hash
+    from archiver.models import ChainEvent
+
+    sessions, source_ids, keys = setup_store(db_url)
+    first = add_batch(sessions, source_ids, keys, 3)
+    with sessions.begin() as session:
+        one = append_event(session, "wayback", source_id=source_ids[0], capture_id=first[0],
+                           payload={"wayback_url": "https://web.archive.org/web/2024/x", 7: ("a", "b"),
+                                    "when": datetime(2024, 3, 1, tzinfo=timezone.utc)})
+        two = append_event(session, "note_for_later", payload=None)
+        assert one.payload == {"wayback_url": "https://web.archive.org/web/2024/x", "7": ["a", "b"],
+                               "when": "2024-03-01 00:00:00+00:00"}, "stored as JSON reads it back"
+        assert (one.after_capture_id, two.after_capture_id) == (first[-1], first[-1])
+        assert two.prev_hash == one.record_hash and one.prev_hash is not None
+    second = add_batch(sessions, source_ids, keys, 2, start=3)
+    with sessions() as session:
+        captures = {c.id: c for c in session.scalars(select(Capture))}
+        events = list(session.scalars(select(ChainEvent).order_by(ChainEvent.id)))
+        assert captures[second[0]].prev_hash == events[-1].record_hash
+        assert events[0].record_hash == event_hash(events[0], events[0].prev_hash)
+        head = session.get(ChainHead, 1)
+        assert (head.capture_id, head.event_id) == (second[-1], None)
+    report = verify(sessions)
+    assert report.ok, report.problems
+    assert (report.captures_checked, report.events_checked) == (5, 2)
+    with sessions.begin() as session, pytest.raises(ValueError, match="short lower-case word"):
+        append_event(session, "Wayback URL!")
+    with sessions.begin() as session, pytest.raises(ValueError, match="JSON object"):
+        append_event(session, "wayback", payload=["not", "an", "object"])
+    sessions.kw["bind"].dispose()
+
+
+def test_a_capture_batch_and_an_event_from_two_writers_chain_in_order(db_url):
+    from archiver.chain import append_event
+
+    sessions, source_ids, keys = setup_store(db_url)
+    add_batch(sessions, source_ids, keys, 2)
+    holding, got = threading.Event(), {}
+
+    def writer():
+        with sessions.begin() as session:
+            sources = {s.id: s for s in session.scalars(select(Source))}
+            captures = [make_capture(100 + i, sources[source_ids[i % 4]], *keys) for i in range(5)]
+            add_captures(session, captures)
+            holding.set()
+            time.sleep(0.5)
+            got["captures"] = [c.id for c in captures]
+
+    def recorder():
+        holding.wait(10)
+        with sessions.begin() as session:
+            got["event"] = append_event(session, "wayback", capture_id=1, payload={"wayback_url": "u"}).after_capture_id
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=recorder)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert got["event"] == max(got["captures"]), "the event waited for the batch and sits after it"
+    report = verify(sessions)
+    assert report.ok, report.problems
+    assert report.head_event_id is not None
+    sessions.kw["bind"].dispose()
+
+
+def _old_store(url: str) -> dict:
+    """A store as the archiver left it before record format 2 (schema revision 0003): captures
+    sealed under format 1, two of them with a Wayback copy written on the row afterwards, and one
+    recovered from the Wayback Machine."""
+    from types import SimpleNamespace
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from archiver.db import alembic_config, make_engine
+    from archiver.store import compress
+
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0003")
+    postgres = engine.dialect.name == "postgresql"
+
+    def when(moment):
+        return moment if postgres else moment.replace(tzinfo=None)
+
+    sources = sa.table("sources", *(sa.column(n) for n in ("id", "url", "state", "capture_count")),
+                       sa.column("added_at", sa.DateTime(timezone=True)), sa.column("next_due_at", sa.DateTime(timezone=True)))
+    blobs = sa.table("blobs", sa.column("sha256"), sa.column("size"), sa.column("codec"),
+                     sa.column("data", sa.LargeBinary), sa.column("created_at", sa.DateTime(timezone=True)))
+    json_columns = ("redirects", "request_headers", "response_headers", "config")
+    time_columns = ("started_at", "ended_at")
+    plain = ("id", "source_id", "origin", "requested_url", "final_url", "status_code", "server_ip", "http_version",
+             "content_type", "charset", "body_sha256", "body_size", "text_sha256", "not_modified", "error_kind", "error",
+             "verdict", "verdict_reason", "tool", "tool_version", "text_length", "page_title", "published", "similarity",
+             "compared_to_id", "wayback_url", "wayback_timestamp", "elapsed_ms", "prev_hash", "record_hash")
+    captures = sa.table("captures", *(sa.column(n) for n in plain), *(sa.column(n, sa.JSON) for n in json_columns),
+                        *(sa.column(n, sa.DateTime(timezone=True)) for n in time_columns))
+    body = b"<html><body><p>Old article \xe7\xac\xac1\xe6\x9d\xa1</p></body></html>"
+    body_sha = hashlib.sha256(body).hexdigest()
+    rows, previous = [], None
+    for i in range(1, 6):
+        origin = "wayback" if i == 5 else "live"
+        fields = dict(
+            id=i, source_id=1 + i % 2, origin=origin, requested_url=f"http://example.org/old/{1 + i % 2}",
+            final_url=f"http://example.org/old/{1 + i % 2}", started_at=T0 + timedelta(hours=i),
+            ended_at=T0 + timedelta(hours=i, seconds=2), status_code=200, redirects=[],
+            request_headers={"User-Agent": "old"}, response_headers=[["Content-Type", "text/html"]],
+            server_ip="192.0.2.1", http_version="HTTP/1.1", content_type="text/html", charset="utf-8",
+            body_sha256=body_sha, body_size=len(body), text_sha256=None, not_modified=False, error_kind=None,
+            error=None, verdict="new" if i < 3 else "unchanged", verdict_reason="old", tool="source-archiver",
+            tool_version="0.0.9", config={"fetch": {"timeout": 30}}, text_length=12, page_title=f"Old {i}",
+            published=None, similarity=1.0 if i > 2 else None, compared_to_id=i - 2 if i > 2 else None,
+            wayback_url=None, wayback_timestamp=None, elapsed_ms=2000,
+        )
+        if i in (2, 4):
+            fields["wayback_url"] = f"https://web.archive.org/web/2024030{i}000000/http://example.org/old/{1 + i % 2}"
+            fields["wayback_timestamp"] = f"2024030{i}000000"
+        if i == 5:
+            fields["wayback_url"] = "https://web.archive.org/web/20190503000000/http://example.org/old/2"
+            fields["wayback_timestamp"] = "20190503000000"
+        sealed = record_hash(SimpleNamespace(**fields, seal_version=None), previous)
+        rows.append(dict(fields, prev_hash=previous, record_hash=sealed,
+                         started_at=when(fields["started_at"]), ended_at=when(fields["ended_at"])))
+        previous = sealed
+    with engine.begin() as conn:
+        conn.execute(sources.insert(), [dict(id=n, url=f"http://example.org/old/{n}", state="unchanged", capture_count=0,
+                                             added_at=when(T0), next_due_at=when(T0)) for n in (1, 2)])
+        conn.execute(blobs.insert(), [dict(sha256=body_sha, size=len(body), codec="zstd", data=compress(body),
+                                           created_at=when(T0))])
+        conn.execute(captures.insert(), rows)
+        conn.execute(sa.text("UPDATE chain_heads SET capture_id = 5, record_hash = :h WHERE id = 1"), {"h": previous})
+        if postgres:
+            for table in ("sources", "captures"):
+                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 5)"))
+    engine.dispose()
+    return {"head": previous}
+
+
+def test_an_old_store_upgrades_and_its_format_1_seals_still_verify(db_url):
+    from archiver.events import wayback_copies
+    from archiver.models import ChainEvent
+    from archiver.readdb import Reader
+    from tests.test_integrity import tamper
+
+    old = _old_store(db_url)
+    sessions = open_database(db_url)
+    with sessions() as session:
+        report = verify_store(session)
+        assert report.ok, report.problems
+        assert report.record_versions == {1: 5} and report.events_checked == 3
+        assert any("sealed under record format 1" in note for note in report.notes)
+        events = list(session.scalars(select(ChainEvent).order_by(ChainEvent.id)))
+        assert [(e.kind, e.capture_id) for e in events] == [("wayback", 2), ("wayback", 4), ("upgrade", None)]
+        assert events[0].prev_hash == old["head"] and events[-1].payload["captures_sealed_under_version_1"] == 5
+        assert [session.get(Capture, i).wayback_url for i in (2, 4)] == [None, None], "moved into sealed events"
+        assert session.get(Capture, 5).wayback_url.endswith("/old/2"), "a recovered copy stays on its capture"
+        copies = wayback_copies(Reader.of_session(session), [1, 2, 3, 4, 5])
+        assert sorted(copies) == [2, 4] and copies[4][1] == "20240304000000"
+    new = add_batch(sessions, [1, 2], _keys(sessions), 2, start=10)
+    with sessions() as session:
+        assert session.get(Capture, new[0]).prev_hash == events[-1].record_hash
+        assert session.get(Capture, new[0]).seal_version == 2
+        report = verify_store(session)
+        assert report.ok and report.record_versions == {1: 5, 2: 2}
+    tamper(db_url, "UPDATE captures SET wayback_url = 'https://web.archive.org/web/2099/x' WHERE id = 3")
+    tamper(db_url, "UPDATE captures SET status_code = 404 WHERE id = 1")
+    with sessions() as session:
+        found = [(p.kind, p.capture_id) for p in verify_store(session).problems]
+    assert found == [("capture_altered", 1), ("capture_altered", 3)]
+    sessions.kw["bind"].dispose()
+
+
+def _keys(sessions):
+    with sessions.begin() as session:
+        keys, _ = put_blobs(session, [b"<html><body><p>New</p></body></html>", "新 New".encode()])
+    return keys
