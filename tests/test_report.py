@@ -309,3 +309,49 @@ def test_report_queries_do_not_grow_with_the_number_of_citations(site, config, b
         return db.statements
 
     assert statements_for("small", 2) == statements_for("large", 7)
+
+
+def test_every_report_format_shows_the_chain_head_and_verify_checks_the_archive_against_it(tmp_path, monkeypatch, site):
+    """A report kept with a publication is an anchor: `verify --anchor REPORT` fails once the
+    archive no longer holds the head the report printed, even with the anchor log gone too."""
+    cli = make_cli(tmp_path, monkeypatch)
+    url = site.set("/deal.html", page(WITH_QUOTE))
+    other = site.set("/other.html", page(WITH_QUOTE, title="合同签署 Contract signed"))
+    cli("claim", "add", "Cameras were installed", "--id", "deal")
+    cli("cite", "deal", url, "--quote", QUOTE, "--accessed", "2019-05-02")
+    cli("cite", "deal", other, "--quote", QUOTE)
+    assert cli("run", "--no-progress").exit_code == 0
+    assert cli("run", "--all", "--no-progress").exit_code == 0
+    with connect(cli.db_url) as db:
+        capture_id, head_hash = db.rows("SELECT capture_id, record_hash FROM chain_heads WHERE id = 1")[0]
+    assert capture_id == 4
+    files = {}
+    for fmt in ("md", "html", "json"):
+        files[fmt] = tmp_path / f"report.{fmt}"
+        assert cli("report", "deal", "--format", fmt, "-o", str(files[fmt])).exit_code == 0
+    assert f"Archive hash-chain head: capture 4, record hash `{head_hash}`" in files["md"].read_text()
+    assert f'Archive hash-chain head: capture 4, record hash <code class="hash">{head_hash}</code>' in files["html"].read_text()
+    assert json.loads(files["json"].read_text())["chain_head"] == {"capture_id": 4, "event_id": None,
+                                                                  "record_hash": head_hash}
+    everything = tmp_path / "all.json"
+    assert cli("report", "--all", "--format", "json", "-o", str(everything)).exit_code == 0
+    assert json.loads(everything.read_text())["chain_head"]["record_hash"] == head_hash
+    for fmt, file in files.items():
+        result = cli("verify", "--anchor", str(file))
+        assert result.exit_code == 0, (fmt, result.output)
+        assert f"{file}: 1 head(s)" in result.output
+
+    from tests.test_integrity import tamper
+
+    for table in ("quote_checks", "chain_anchors"):
+        tamper(cli.db_url, f"DELETE FROM {table} WHERE 1 = 1")
+    Path(str(tmp_path / "archive.db") + ".anchors.jsonl").unlink()
+    tamper(cli.db_url, "DELETE FROM captures WHERE id > 2")
+    tamper(cli.db_url, "UPDATE chain_heads SET capture_id = 2, record_hash = (SELECT record_hash FROM captures "
+                       "WHERE id = 2) WHERE id = 1")
+    assert cli("verify").exit_code == 0, "with the anchor log and its copies gone, the cut chain looks whole"
+    for fmt, file in files.items():
+        result = cli("verify", "--anchor", str(file))
+        assert result.exit_code == 1, fmt
+        assert "the chain was cut short" in result.output and str(file) in result.output
+        assert "reached capture 4" in result.output and "now ends at capture 2" in result.output

@@ -275,3 +275,38 @@ def test_timestamp_command(sqlite_url, tmp_path):
     config.write_text(f'[database]\nurl = "{sqlite_url}"\n')
     missing = runner.invoke(main, ["--config", str(config), "timestamp"])
     assert missing.exit_code == 1 and "no timestamp authority configured" in missing.output
+
+
+def test_the_timestamp_command_keeps_its_token_in_the_anchor_log_too(sqlite_url, tmp_path):
+    """Deleting the token rows from the database does not lose the timestamp: the anchor log
+    holds it as well, and verify checks it there."""
+    from click.testing import CliRunner
+
+    from archiver.anchors import default_log_path, read_log
+    from archiver.cli import main
+
+    made = build_store(sqlite_url)
+    runner = CliRunner()
+    config = tmp_path / "config.toml"
+    with LocalTSA() as tsa:
+        config.write_text(f'[database]\nurl = "{sqlite_url}"\n[integrity]\ntsa_url = "{tsa.url}"\n')
+        assert runner.invoke(main, ["--config", str(config), "timestamp"]).exit_code == 0
+    path = default_log_path(sqlite_url)
+    [anchor] = read_log(path).anchors
+    assert (anchor.capture_id, anchor.command) == (made[-1]["id"], "timestamp")
+    assert verify_token(anchor.tsa_token, anchor.record_hash).authority.endswith("Loopback Test TSA")
+
+    conn = sqlite3.connect(sqlite_path(sqlite_url))
+    conn.execute("DELETE FROM chain_heads WHERE id = 2")
+    conn.commit()
+    conn.close()
+    result = runner.invoke(main, ["--config", str(config), "verify", "--json"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0 and data["anchors"]["timestamps"] == 1 and data["timestamps_checked"] == 0
+
+    entry = json.loads(path.read_text())
+    entry["tsa_token"] = base64.b64encode(b"\x30\x03\x02\x01\x00").decode()
+    path.write_text(json.dumps(entry) + "\n")
+    result = runner.invoke(main, ["--config", str(config), "verify", "--json"])
+    kinds = sorted(p["kind"] for p in json.loads(result.stdout)["problems"])
+    assert result.exit_code == 1 and kinds == ["anchor_log_altered", "timestamp_invalid"]

@@ -131,3 +131,65 @@ def test_wacz_of_real_captures_validates(site, config, tmp_path):
     assert sorted({p["url"] for p in pages}) == [site.url("/en.html"), site.url("/zh.html")]
     assert len(pages) == 6
     assert "合作协议" in {p["title"] for p in pages}
+
+
+def test_wacz_and_warc_carry_the_chain_head_and_verify_checks_the_archive_against_them(sqlite_url, tmp_path):
+    """The head at export time is in datapackage.json and in the WARC's warcinfo record, with the
+    sealed Wayback event of a capture in its metadata record; `verify --anchor` reads both back."""
+    from click.testing import CliRunner
+
+    from archiver.chain import append_event
+    from archiver.cli import main
+    from archiver.models import ChainHead
+    from archiver.warc import write_warc
+    from tests.test_integrity import tamper
+
+    ids = store_with_captures(sqlite_url)
+    sessions = open_database(sqlite_url)
+    with sessions.begin() as session:
+        event = append_event(session, "wayback", capture_id=ids["plain"], payload={
+            "wayback_url": "https://web.archive.org/web/20240301080500/http://news.example.org/contract",
+            "wayback_timestamp": "20240301080500"})
+        event_id, event_hash = event.id, event.record_hash
+    with sessions() as session:
+        head = session.get(ChainHead, 1)
+        expected = {"capture_id": head.capture_id, "event_id": event_id, "record_hash": event_hash}
+        assert head.record_hash == event_hash
+    wacz = package(sqlite_url, tmp_path / "evidence.wacz")
+    warc = tmp_path / "evidence.warc.gz"
+    with sessions() as session:
+        write_warc(session, select_captures(session), warc)
+    ok, output = run_validator(wacz)
+    assert ok, output
+    with zipfile.ZipFile(wacz) as archive:
+        assert json.loads(archive.read("datapackage.json"))["chain_head"] == expected
+    kinds = []
+    with open(warc, "rb") as stream:
+        for record in ArchiveIterator(stream):
+            kinds.append(record.rec_type)
+            if record.rec_type == "warcinfo":
+                fields = record.content_stream().read().decode()
+            elif record.rec_type == "metadata" and record.rec_headers.get_header("WARC-Target-URI").endswith(
+                    f":{ids['plain']}"):
+                metadata = json.loads(record.content_stream().read())
+    assert kinds[0] == "warcinfo"
+    assert f"chain-head-record-hash: {event_hash}" in fields and f"chain-head-event: {event_id}" in fields
+    assert metadata["wayback_url"].endswith("/http://news.example.org/contract")
+    assert metadata["record_version"] == 2 and metadata["events"][0]["record_hash"] == event_hash
+
+    runner = CliRunner()
+    env = {"ARCHIVER_DATABASE_URL": sqlite_url}
+    for file in (wacz, warc):
+        result = runner.invoke(main, ["verify", "--anchor", str(file)], env=env)
+        assert result.exit_code == 0, result.output
+    tamper(sqlite_url, "DELETE FROM chain_events WHERE id = :id", {"id": event_id})
+    tamper(sqlite_url, "UPDATE chain_heads SET event_id = NULL, record_hash = (SELECT record_hash FROM captures "
+                       "WHERE id = capture_id) WHERE id = 1")
+    for file in (wacz, warc):
+        result = runner.invoke(main, ["verify", "--json", "--anchor", str(file)], env=env)
+        assert result.exit_code == 1
+        problems = json.loads(result.stdout)["problems"]
+        assert [(p["kind"], p["event_id"]) for p in problems] == [("chain_truncated", event_id)]
+        assert str(file) in problems[0]["message"]
+    result = runner.invoke(main, ["verify", "--anchor", str(tmp_path / "nothing.json")], env=env)
+    assert result.exit_code == 1 and "anchor file not found" in result.output
