@@ -142,12 +142,13 @@ def seal_event(session: Session, head: ChainHead, event: ChainEvent) -> None:
     head.record_hash = event.record_hash
 
 
-def reserve_ids(session: Session, table: str, count: int) -> list[int]:
+def reserve_ids(session: Session, table: str, count: int, above: int | None = None) -> list[int]:
     """`count` new ids of `table` (captures or chain_events), ascending; call with the chain lock held.
 
     SQLite: the ids after the largest in use (what SQLite itself would give the next rows),
-    or after the largest ever given when the table is AUTOINCREMENT, so a deleted row's id is
-    not given again. The write lock keeps anyone else from inserting until commit.
+    or after the largest ever given when the table is AUTOINCREMENT or is known (`above`: the
+    chain head's capture id, which a purge leaves in place), so a deleted row's id is not
+    given again. The write lock keeps anyone else from inserting until commit.
     PostgreSQL: `count` values of the table's id sequence in one statement. Another worker
     can only draw from the sequence after this transaction ends (all inserts into the chain
     take the chain lock first), so its ids are larger than all of these.
@@ -162,7 +163,7 @@ def reserve_ids(session: Session, table: str, count: int) -> list[int]:
         ).all()
         return sorted(ids)
     if dialect == "sqlite":
-        last = session.scalar(text(f"SELECT max(id) FROM {table}")) or 0
+        last = max(session.scalar(text(f"SELECT max(id) FROM {table}")) or 0, above or 0)
         if session.scalar(text("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")):
             given = session.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table})
             last = max(last, given or 0)
@@ -170,9 +171,9 @@ def reserve_ids(session: Session, table: str, count: int) -> list[int]:
     raise NotImplementedError(f"ids cannot be reserved on {dialect}")
 
 
-def reserve_capture_ids(session: Session, count: int) -> list[int]:
+def reserve_capture_ids(session: Session, count: int, above: int | None = None) -> list[int]:
     """`count` new capture ids, ascending; call with the chain lock held (see reserve_ids)."""
-    return reserve_ids(session, "captures", count)
+    return reserve_ids(session, "captures", count, above)
 
 
 def _column_defaults() -> list[tuple[str, object]]:
@@ -237,7 +238,7 @@ def add_captures(session: Session, captures: list[Capture]) -> None:
             raise ValueError(f"capture {capture.id} is already stored (or belongs to another session): "
                              "only new captures can be added")
     head = lock_chain(session)
-    ids = reserve_capture_ids(session, len(captures))
+    ids = reserve_capture_ids(session, len(captures), head.capture_id)
     for capture, capture_id in zip(captures, ids):
         if capture.source_id is None and capture.__dict__.get("source") is not None:
             capture.source_id = capture.source.id

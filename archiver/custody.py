@@ -45,13 +45,15 @@ class Purged:
                 "events": self.events, "blobs": self.blobs}
 
 
-def _unreferenced(session: Session, keys: set[str]) -> list[str]:
-    """Those of `keys` that no remaining capture names as its body or text."""
-    still: set[str] = set()
+def _only_theirs(session: Session, keys: set[str], captures: set[int]) -> list[str]:
+    """Those of `keys` (blob hashes) that no capture outside `captures` names as its body or text."""
+    shared: set[str] = set()
     for chunk in chunks(sorted(keys)):
-        still.update(session.scalars(select(Capture.body_sha256).where(Capture.body_sha256.in_(chunk))))
-        still.update(session.scalars(select(Capture.text_sha256).where(Capture.text_sha256.in_(chunk))))
-    return sorted(keys - still)
+        for column in (Capture.body_sha256, Capture.text_sha256):
+            for capture_id, key in session.execute(select(Capture.id, column).where(column.in_(chunk))):
+                if capture_id not in captures:
+                    shared.add(key)
+    return sorted(keys - shared)
 
 
 def purge_captures(session: Session, capture_ids: list[int], reason: str, *, actor: str | None = None,
@@ -66,7 +68,7 @@ def purge_captures(session: Session, capture_ids: list[int], reason: str, *, act
     reason = (reason or "").strip()
     if not reason:
         raise PurgeError("a purge needs a reason: it is written in the chain for whoever checks the archive later")
-    head = lock_chain(session)
+    lock_chain(session)
     ids = sorted(set(capture_ids))
     captures = []
     for chunk in chunks(ids):
@@ -89,8 +91,14 @@ def purge_captures(session: Session, capture_ids: list[int], reason: str, *, act
                 "url": c.requested_url} for c in captures]
     removed += [{"element": "event", "id": e.id, "kind": e.kind, "capture_id": e.capture_id,
                  "record_hash": e.record_hash, "prev_hash": e.prev_hash} for e in events]
-    keys = {k for c in captures for k in (c.body_sha256, c.text_sha256) if k}
+    blobs = _only_theirs(session, {k for c in captures for k in (c.body_sha256, c.text_sha256) if k}, found)
 
+    # The event first: its id is then above those of the events it removes, and the chain head
+    # keeps naming the largest capture id ever chained, so that no id is given again.
+    event = append_event(session, PURGE, source_id=source_id, payload={
+        "reason": reason, "actor": actor, "source_url": source_url, "captures": len(captures),
+        "events": len(events), "blobs": blobs, "removed": removed,
+    })
     plugins.before_purge(session, sorted(found))
     for chunk in chunks(sorted(found)):
         session.execute(delete(WaybackJob).where(WaybackJob.capture_id.in_(chunk))
@@ -99,7 +107,6 @@ def purge_captures(session: Session, capture_ids: list[int], reason: str, *, act
         session.execute(delete(ChainEvent).where(ChainEvent.id.in_(chunk)).execution_options(synchronize_session=False))
     for chunk in chunks(sorted(found)):
         session.execute(delete(Capture).where(Capture.id.in_(chunk)).execution_options(synchronize_session=False))
-    blobs = _unreferenced(session, keys)
     for chunk in chunks(blobs):
         session.execute(delete(Blob).where(Blob.sha256.in_(chunk)).execution_options(synchronize_session=False))
     for column in (Source.last_capture_id, Source.last_good_capture_id):
@@ -113,14 +120,9 @@ def purge_captures(session: Session, capture_ids: list[int], reason: str, *, act
         remaining = session.scalar(select(func.count()).select_from(Capture).where(Capture.source_id == source)) or 0
         session.execute(update(Source).where(Source.id == source).values(capture_count=remaining)
                         .execution_options(synchronize_session=False))
-    head.capture_id = session.scalar(select(func.max(Capture.id)))
-    session.flush()
-    event = append_event(session, PURGE, source_id=source_id, payload={
-        "reason": reason, "actor": actor, "source_url": source_url, "captures": len(captures),
-        "events": len(events), "blobs": blobs, "removed": removed,
-    })
+    purged = Purged(event.id, event.record_hash, [c.id for c in captures], [e.id for e in events], blobs)
     session.expire_all()
-    return Purged(event.id, event.record_hash, [c.id for c in captures], [e.id for e in events], blobs)
+    return purged
 
 
 def purge_source(session: Session, source_id: int, reason: str, *, actor: str | None = None) -> Purged:

@@ -325,7 +325,7 @@ def check_chain(session: Session, report: VerifyReport, progress: Callable[[str,
         checked = report.captures_checked + report.events_checked
         if progress and checked % CAPTURE_PAGE == 0:
             progress("records", checked)
-    _check_head(session, report, previous, last_capture_id)
+    _check_head(session, report, previous, last_capture_id, purged)
     _check_unmatched_anchors(report, waiting, purged, previous, last_capture_id, last_event_id)
 
 
@@ -339,7 +339,7 @@ def _gap(previous, element) -> str:
     return f"records between them were deleted, or {_label(previous)}'s record hash or {_label(element)}'s link was altered"
 
 
-def _check_head(session: Session, report: VerifyReport, last, last_capture_id: int | None) -> None:
+def _check_head(session: Session, report: VerifyReport, last, last_capture_id: int | None, purged: _Purged) -> None:
     head = session.get(ChainHead, 1)
     if head is None:
         report.add("chain_head", "the chain head (row 1 of chain_heads) is missing")
@@ -347,7 +347,11 @@ def _check_head(session: Session, report: VerifyReport, last, last_capture_id: i
     report.head_capture_id, report.head_event_id, report.head_hash = head.capture_id, head.event_id, head.record_hash
     last_hash = last.record_hash if last is not None else None
     last_event_id = last.id if isinstance(last, ChainEvent) else None
-    if head.capture_id == last_capture_id and head.event_id == last_event_id and head.record_hash == last_hash:
+    # After a purge of the newest captures the head still names the last capture ever chained.
+    same_capture = head.capture_id == last_capture_id or (
+        head.event_id is not None and ("capture", head.capture_id) in purged.by_key
+        and (last_capture_id is None or head.capture_id > last_capture_id))
+    if same_capture and head.event_id == last_event_id and head.record_hash == last_hash:
         return
     head_label = anchoring.element_label(head.capture_id, head.event_id)
     beyond = (head.event_id is None and head.capture_id is not None

@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 
 from archiver.anchors import anchor_head
 from archiver.capture import run_pass
-from archiver.chain import append_event
+from archiver.chain import add_captures, append_event
 from archiver.custody import PurgeError, purge_captures, purge_source
 from archiver.db import open_database
 from archiver.integrity import verify_store
 from archiver.models import Blob, Capture, ChainEvent, Source, WaybackJob
 from evidence.models import QuoteCheck
 from tests.test_anchors import anchored_store, verify
+from tests.test_chain import make_capture
 from tests.test_integrity import tamper
 from tests.test_report import QUOTE, WITH_QUOTE, make_claim, page
 
@@ -52,6 +53,18 @@ def test_a_purged_source_leaves_a_chain_that_verifies_and_says_what_went(db_url,
         assert (source.state, source.capture_count, source.last_capture_id) == ("pending", 0, None)
         event = session.get(ChainEvent, purged.event_id)
         assert event.kind == "purge" and [r["id"] for r in event.payload["removed"]][:len(doomed)] == doomed
+
+    # ids of purged captures and events are never given again, and the chain goes on after the purge
+    with sessions.begin() as session:
+        source = session.scalars(select(Source).where(Source.id != source_id)).first()
+        keys = session.execute(select(Capture.body_sha256, Capture.text_sha256).limit(1)).one()
+        more = [make_capture(500 + i, source, *keys) for i in range(3)]
+        add_captures(session, more)
+        later = append_event(session, "wayback", capture_id=more[0].id, payload={"wayback_url": "v"})
+        assert min(c.id for c in more) > made[-1] and later.id > purged.event_id
+    anchor_head(sessions, config, "run")
+    report = verify(sessions, config)
+    assert report.ok, report.problems
 
     # a capture deleted without a purge event is still a deletion
     with sessions() as session:
