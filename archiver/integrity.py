@@ -318,7 +318,7 @@ def check_chain(session: Session, report: VerifyReport, progress: Callable[[str,
             if group:
                 first = group[0]
                 others = f" (and {len(group) - 1} other anchor(s))" if len(group) > 1 else ""
-                report.add("capture_altered" if first.timestamp else "chain_rewritten",
+                report.add(f"{kind}_altered" if first.timestamp else "chain_rewritten",
                            f"{first.describe()}{others} covers {label} with record hash {first.record_hash}, but "
                            f"it now has {element.record_hash}: the chain was rewritten after that", **ids)
         previous, previous_hash = element, element.record_hash

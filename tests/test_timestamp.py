@@ -310,3 +310,22 @@ def test_the_timestamp_command_keeps_its_token_in_the_anchor_log_too(sqlite_url,
     result = runner.invoke(main, ["--config", str(config), "verify", "--json"])
     kinds = sorted(p["kind"] for p in json.loads(result.stdout)["problems"])
     assert result.exit_code == 1 and kinds == ["anchor_log_altered", "timestamp_invalid"]
+
+
+def test_a_head_that_is_a_chained_event_is_timestamped_and_checked(sqlite_url):
+    from tests.test_integrity import build_full_store, tamper
+
+    made = build_full_store(sqlite_url)
+    sessions = open_database(sqlite_url)
+    with LocalTSA() as tsa, sessions.begin() as session:
+        row, _ = timestamp_chain_head(session, tsa.url)
+        assert (row.capture_id, row.event_id) == (made["captures"][-1], made["event"])
+    with sessions() as session:
+        report = verify_store(session)
+        assert report.ok and report.timestamps_checked == 1 and report.anchors["checked"] == 1
+    tamper(sqlite_url, "UPDATE chain_events SET payload = '{}' WHERE id = :id", {"id": made["event"]})
+    tamper(sqlite_url, "UPDATE chain_events SET record_hash = :h WHERE id = :id", {"h": "e" * 64, "id": made["event"]})
+    tamper(sqlite_url, "UPDATE chain_heads SET record_hash = :h WHERE id = 1", {"h": "e" * 64})
+    with sessions() as session:
+        found = [(p.kind, p.event_id) for p in verify_store(session).problems]
+    assert ("event_altered", made["event"]) in found, "the timestamp no longer matches the event it covered"
