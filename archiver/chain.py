@@ -27,7 +27,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy import inspect, text, update
 from sqlalchemy.orm import Session
 
 from archiver.models import Capture, ChainEvent, ChainHead, utcnow
@@ -302,8 +302,3 @@ def append_event(session: Session, kind: str, *, source_id: int | None = None, c
     return append_events(session, [ChainEvent(kind=kind, source_id=source_id, capture_id=capture_id,
                                               payload=payload)])[0]
 
-
-def head_count(session: Session) -> tuple[int, int]:
-    """How many captures and events the chain holds (for messages)."""
-    return (session.scalar(select(func.count()).select_from(Capture)) or 0,
-            session.scalar(select(func.count()).select_from(ChainEvent)) or 0)

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from archiver.anchors import Head, anchor_head, append_line, default_log_path, log_path, read_log
 from archiver.chain import add_captures, record_hash
 from archiver.config import Config
-from archiver.db import open_database
 from archiver.integrity import verify_store
 from archiver.models import Capture, ChainAnchor, Source
 from tests.test_chain import make_capture, setup_store
