@@ -359,7 +359,7 @@ def test_a_capture_batch_and_an_event_from_two_writers_chain_in_order(db_url):
 
 
 def _old_store(url: str) -> dict:
-    """A store as the archiver left it before record format 2 (schema revision 0003): captures
+    """A store as the archiver left it before record format 2 (schema revision 0005): captures
     sealed under format 1, two of them with a Wayback copy written on the row afterwards, and one
     recovered from the Wayback Machine."""
     from types import SimpleNamespace
@@ -371,7 +371,7 @@ def _old_store(url: str) -> dict:
     from archiver.store import compress
 
     engine = make_engine(url)
-    command.upgrade(alembic_config(engine), "0003")
+    command.upgrade(alembic_config(engine), "0005")
     postgres = engine.dialect.name == "postgresql"
 
     def when(moment):
