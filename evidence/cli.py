@@ -278,6 +278,86 @@ def import_command(app, file: str, encoding: str | None, as_json: bool) -> None:
         fail(f"nothing imported: every row of {file} was rejected", code=2)
 
 
+@click.command("import-citations")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Import what the preview shows (without it, only the preview).")
+@click.option("--prefix", help="Start of the ids of the claims made (default: from the file name).")
+@click.option("--tag", "tags", multiple=True, help="Tag the new claims (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the citations found (and what was imported) as JSON.")
+@pass_app
+def import_citations_command(app, file: str, yes: bool, prefix: str | None, tags: tuple[str, ...], as_json: bool) -> None:
+    """Track every URL a finished report cites: FILE is a PDF, DOCX, HTML, Markdown or text
+    report with endnotes or footnotes, or a reference manager's export (Zotero CSL-JSON .json,
+    BibTeX .bib, RIS .ris).
+
+    Each URL comes with its endnote number, the note's text, its access date, title and
+    publisher when the note gives them, and the sentence that carries the endnote mark, which
+    becomes the claim the URL backs. First a preview; `--yes` imports. Importing the same file
+    again changes nothing.
+    """
+    from evidence.citeimport import default_prefix, import_citations, read_citations
+    from evidence.claims import check_id
+
+    if not Path(file).is_file():
+        fail(f"no such file: {file}", code=2)
+    try:
+        prefix = check_id(prefix or default_prefix(file), "prefix")
+        extraction = read_citations(file, prefix=prefix)
+    except EvidenceError as exc:
+        fail(f"{file}: {exc}", code=2)
+    found = [
+        {"number": f.number, "url": f.url, "accessed": f.accessed, "title": f.title, "publisher": f.publisher,
+         "lang": f.lang, "claim_id": f.claim_id, "claim": f.claim, "note": f.note}
+        for f in extraction.citations
+    ]
+    data = {"file": extraction.file, "kind": extraction.kind, "counts": extraction.counts(),
+            "notes_without_url": extraction.notes_without_url, "citations": found, "imported": None}
+    if yes:
+        with app.sessions.begin() as session:
+            data["imported"] = import_citations(session, extraction, tags=tags).as_json()
+    if as_json:
+        print_json(data)
+        return
+    _print_preview(data, yes)
+
+
+def _print_preview(data: dict, imported: bool) -> None:
+    from rich.table import Table
+
+    counts = data["counts"]
+    if not imported:
+        table = Table(header_style="bold", title=f"{escape(data['file'])} ({data['kind']})")
+        for name in ("note", "url", "accessed", "title / publisher", "claim"):
+            table.add_column(name, overflow="fold")
+        for row in data["citations"]:
+            title = " / ".join(v for v in (row["title"], row["publisher"]) if v)
+            table.add_row(escape(row["number"] or "-"), escape(row["url"]), row["accessed"] or "",
+                          escape(title), escape(row["claim"] or "(no sentence found)"))
+        _console().print(table)
+    _console().print(
+        f"{counts['urls']} URLs found ({counts['distinct_urls']} distinct) in {counts['notes']} notes; "
+        f"{counts['accessed_dates']} access dates, {counts['titles']} titles, {counts['publishers']} publishers, "
+        f"{counts['claims_matched']} matched to the sentence that cites them (the claim)",
+        highlight=False,
+    )
+    if data["notes_without_url"]:
+        _console().print(f"{len(data['notes_without_url'])} notes cite no URL: "
+                         + ", ".join(data["notes_without_url"][:30]), highlight=False)
+    result = data["imported"]
+    if result is None:
+        _console().print("nothing imported yet: run again with --yes to import", highlight=False)
+        return
+    _console().print(
+        f"imported: {result['new_sources']} new sources, {result['new_claims']} new claims, "
+        f"{result['new_citations']} new citations, {result['updated_citations']} updated, "
+        f"{result['unchanged']} already there",
+        highlight=False,
+    )
+    for item in result["rejected"]:
+        _console().print(f"  [red]rejected[/] note {escape(item['number'] or '-')} {escape(item['url'])}: "
+                         f"{escape(item['reason'])}", highlight=False)
+
+
 @click.command("export")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 byte-order mark (helps Excel show Chinese).")
@@ -451,4 +531,4 @@ def _json_text(data) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-commands = [claim, datapoint, cite_command, import_command, export_command, report_command]
+commands = [claim, datapoint, cite_command, import_command, import_citations_command, export_command, report_command]

@@ -12,6 +12,7 @@ lazy_commands = {
     "datapoint": "evidence.cli:datapoint",
     "cite": "evidence.cli:cite_command",
     "import": "evidence.cli:import_command",
+    "import-citations": "evidence.cli:import_citations_command",
     "export": "evidence.cli:export_command",
     "report": "evidence.cli:report_command",
     "demo": "evidence.demo:demo_command",
