@@ -61,29 +61,24 @@ def _is_url_char(ch: str) -> bool:
 def _line_continues(url: str, next_line: str) -> bool:
     """Whether a URL cut at a line end goes on at the start of `next_line` (PDF line wrapping)."""
     line = next_line.lstrip(" \t")
-    if not line or not _is_url_char(line[0]) or line[0] in "([<'\"":
+    if not line or not _is_url_char(line[0]):
         return False
     if _NOTE_START.match(line) or MARK_RE.match(line):
         return False
+    last = url[-1]
+    if line[0] in "([<'\"" and not (last in _UNFINISHED and re.match(r"\([^\s()]*\)", line)):
+        return False
     token = re.match(r"[^\s]*", line).group(0)
-    core = token.rstrip(".,;:)]'\"")
+    core = _take_while(token, _is_url_char).rstrip(".,;:)]'\"") if token[0] != "(" else _take_while(token, _is_url_char)
     if not core:
         return False
-    if re.match(r"(?:https?://|www\.)", core, re.I):
+    if re.match(r"https?://", core, re.I) or (re.match(r"www\.", core, re.I) and not url.endswith("://")):
         return False
-    if not all(_is_url_char(ch) or _cjk_letter(ch) for ch in core):
-        # The token runs into non-URL text (a Chinese word, a full-width mark): only the part
-        # before it could be URL, which is not enough evidence.
-        prefix = "".join(ch for ch in _take_while(core, _is_url_char))
-        if not prefix or not re.search(r"[/?=&%._-]", prefix):
-            return False
-        core = prefix
-    last = url[-1]
+    structural = re.search(r"[/?=&%._#~-]", core)
     if last in _UNFINISHED:
         return True
     if last == ".":
-        return core[0].islower() or core[0].isdigit()
-    structural = re.search(r"[/?=&%._#~-]", core)
+        return core[0].islower() or core[0].isdigit() or bool(structural and not re.fullmatch(r"[A-Z][a-z]+", core))
     if structural:
         return core.lower() not in _PROSE
     if core.lower() in _PROSE:
@@ -487,17 +482,21 @@ def _find_mark(text: str, number: str, position: int, superscripted: bool) -> tu
         r"|\^" + number + r"(?!\d)"
         r"|(?<=[^\s\d\-/:#$.,+\[(])" + number + r"(?![\d%/])"
         r"|(?<=[.,;:!?。，；：！？”’\"')）\]】])" + number + r"(?![\d%])"
+        r"|(?<=[.!?。！？”’\"')）]\n)" + number + r"(?![\d%])"
     )
     for match in pattern.finditer(text, position):
         start = match.start()
         before = text[start - 1] if start else ""
-        if before in ".," and start >= 2 and text[start - 2].isdigit():
-            continue  # a decimal or a thousands group: 1.5, 1,013
+        if before in ".," and start >= 2 and text[start - 2].isdigit() and not re.match(
+                r"\s*(?:$|\n|[A-Z\u4e00-\u9fff“‘\"'(（])", text[match.end(): match.end() + 3]):
+            continue  # a decimal or a thousands group (1.5 million, 1,013), not "in 2019.12 The"
         after = text[match.end(): match.end() + 3]
         if re.match(r"[.,]\d", after):
             continue
         if before.isalpha() and before.isascii() and re.match(r"[A-Za-z]", after):
             continue  # inside a word or code: "H264x", "5G2B"
+        if before and _cjk_letter(before) and after.strip() and _cjk_letter(after.strip()[0]):
+            continue  # a number in Chinese text: 第12号, 2019年3月
         if re.match(r"\s*(?:%|percent|per cent|million|billion|km|kg|m\b|years?\b)", after, re.I) and not match.group(0).startswith(("[", "^")):
             continue
         return start, match.end()
@@ -542,7 +541,17 @@ def mark_sentences(body: str, *, wrapped: bool = True) -> dict[str, str]:
         number = match.group(1)
         if number in sentences:
             continue
-        start, end = _sentence_bounds(paragraphs, match.start())
+        position = match.start()
+        while position > 0 and (paragraphs[position - 1] in "”’\"')）] " or paragraphs[position - 1] == "⟧"):
+            if paragraphs[position - 1] == "⟧":
+                position = paragraphs.rfind("⟦", 0, position)
+            else:
+                position -= 1
+        if position > 0 and paragraphs[position - 1] in ".!?。！？…":
+            position -= 1
+        else:
+            position = match.start()
+        start, end = _sentence_bounds(paragraphs, position)
         if end < match.end():
             end = match.end()
         sentence = clean_sentence(paragraphs[start:end])
@@ -563,9 +572,9 @@ def clean_sentence(text: str) -> str:
 def unwrap(text: str) -> str:
     """Lines joined into paragraphs: a single line break becomes a space (none between two
     Chinese characters), a word hyphenated at a line end is joined, blank lines stay."""
-    text = text.replace("\r\n", "\n").replace("\f", "\n\n")
+    text = text.replace("\r\n", "\n").replace("\n\f\n", "\n").replace("\f", "\n")
     text = re.sub(r"(?<=[a-z])-\n(?=[a-z])", "", text)
-    text = re.sub(r"(?<=[\u3000-\u9fff\uff00-\uffef])\n(?=[\u3000-\u9fff\uff00-\uffef])", "", text)
+    text = re.sub(r"(?<=[\u3000-\u9fff\uff00-\uffef])\n(?=\S)|(?<=\S)\n(?=[\u3000-\u9fff\uff00-\uffef])", "", text)
     return re.sub(r"(?<!\n)\n(?!\n)", " ", text)
 
 
