@@ -262,7 +262,7 @@ def access_date(note: str) -> str | None:
 # --- titles and publishers ---------------------------------------------------------------------
 
 _QUOTED = re.compile(r"“([^”]{3,300})”|‘((?:[^’]|’(?=\w)){3,300})’|\"([^\"]{3,300})\"|《([^》]{1,200})》|「([^」]{1,200})」|『([^』]{1,200})』")
-_DATEISH = re.compile(r"\d{4}|\b(?:" + _MONTH[1:-4] + r")\b|年|月|日", re.I)
+_DATEISH = re.compile(r"\d{4}|\b(?:" + _MONTH[1:-4] + r")\b|\d\s*[年月日]", re.I)
 
 
 def title_and_publisher(note: str, urls: list[str] | None = None) -> tuple[str | None, str | None]:
@@ -569,6 +569,17 @@ def clean_sentence(text: str) -> str:
     return text if len(text) >= 8 else ""
 
 
+def looks_wrapped(text: str) -> bool:
+    """Whether plain text is hard-wrapped (lines cut at a width, as text copied out of a PDF is)
+    rather than one paragraph per line: many lines go on in the next line with a lower-case word."""
+    lines = [line.rstrip() for line in text.split("\n")]
+    full = [(a, b) for a, b in zip(lines, lines[1:]) if a.strip() and b.strip()]
+    if len(full) < 3:
+        return False
+    going_on = sum(1 for a, b in full if a[-1] not in ".!?。！？:：" and (b.lstrip()[:1].islower() or b.lstrip()[:1].isdigit()))
+    return going_on >= max(2, 0.15 * len(full))
+
+
 def unwrap(text: str) -> str:
     """Lines joined into paragraphs: a single line break becomes a space (none between two
     Chinese characters), a word hyphenated at a line end is joined, blank lines stay."""
@@ -590,7 +601,7 @@ def inline_sentence(text: str, start: int, end: int, *, wrapped: bool = False) -
     if not before.strip():
         return ""
     if re.search(r"[.!?。！？…][”’\"')）]*$", before):
-        s, _ = _sentence_bounds(before, len(before) - 1)
+        s, _ = _sentence_bounds(before, len(before.rstrip("”’\"')）")) - 1)
         return clean_sentence(before[s:])
     paragraph_end = text.find(separator, end)
     after = text[end: paragraph_end if paragraph_end >= 0 else len(text)]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evidence import EvidenceError
-from evidence.citetext import MARK, MARK_RE, Note, find_urls, split_notes
+from evidence.citetext import MARK, MARK_RE, Note, find_urls, looks_wrapped, split_notes
 
 REPORT_KINDS = ("pdf", "docx", "html", "text")
 
@@ -88,7 +88,7 @@ def read_text(data: bytes) -> ReportText:
     """Markdown or plain text: footnote definitions or an endnote list; marks found by shape."""
     text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
     body, notes = split_notes(text)
-    return ReportText("text", body, notes, wrapped=False, exact_marks="⟦" in body)
+    return ReportText("text", body, notes, wrapped=looks_wrapped(text), exact_marks="⟦" in body)
 
 
 # --- PDF ---------------------------------------------------------------------------------------
