@@ -515,7 +515,7 @@ def extraction_pool(config: Config) -> ExtractionPool:
 
 
 def count_due(session: Session, everything: bool = False, source_ids: list[int] | None = None) -> int:
-    query = select(func.count()).select_from(Source)
+    query = select(func.count()).select_from(Source).where(Source.untracked_at.is_(None))
     if not everything:
         query = query.where(Source.next_due_at <= utcnow())
     if source_ids is not None:

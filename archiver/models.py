@@ -88,6 +88,10 @@ class Source(Base):
     no_wayback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None]
+    # Set when the researcher stops tracking the source: it is no longer captured, and every
+    # capture it has is kept (archiver untrack / retrack / move-url).
+    untracked_at: Mapped[datetime | None]
+    untracked_reason: Mapped[str | None] = mapped_column(Text)
 
     captures: Mapped[list["Capture"]] = relationship(
         back_populates="source", order_by="Capture.id", lazy="raise_on_sql"

@@ -86,7 +86,7 @@ def claim_sources(
     """
     now = utcnow()
     due_before = due_before or now
-    condition = and_(Source.next_due_at <= due_before, _lease_free(now))
+    condition = and_(Source.next_due_at <= due_before, _lease_free(now), Source.untracked_at.is_(None))
     if source_ids is not None:
         condition = and_(condition, Source.id.in_(source_ids))
     candidates = select(Source.id).where(condition).order_by(Source.next_due_at, Source.id).limit(limit)
@@ -160,8 +160,8 @@ def release_sources(session: Session, worker: str, source_ids: list[int]) -> Non
 
 
 def make_all_due(session: Session, source_ids: list[int] | None = None) -> None:
-    """Mark every source (or the given ones) due now, for `archiver run --all`."""
-    query = update(Source).values(next_due_at=utcnow())
+    """Mark every tracked source (or the given ones) due now, for `archiver run --all`."""
+    query = update(Source).where(Source.untracked_at.is_(None)).values(next_due_at=utcnow())
     if source_ids is not None:
         query = query.where(Source.id.in_(source_ids))
     session.execute(query.execution_options(synchronize_session=False))

@@ -138,7 +138,7 @@ def pull_forward(session: Session, until: datetime, default_interval_hours: floa
     now = utcnow()
     rows = session.execute(
         select(Source.id, Source.next_due_at, Source.interval_hours)
-        .where(Source.next_due_at > now, Source.next_due_at < until, _lease_free(now))
+        .where(Source.next_due_at > now, Source.next_due_at < until, _lease_free(now), Source.untracked_at.is_(None))
     ).all()
     ids = [
         source_id for source_id, due, hours in rows
@@ -158,7 +158,8 @@ def pull_forward(session: Session, until: datetime, default_interval_hours: floa
 def claimable(session: Session) -> int:
     """How many sources are due now and not leased by a worker."""
     now = utcnow()
-    return session.scalar(select(func.count()).select_from(Source).where(Source.next_due_at <= now, _lease_free(now))) or 0
+    return session.scalar(select(func.count()).select_from(Source).where(
+        Source.next_due_at <= now, _lease_free(now), Source.untracked_at.is_(None))) or 0
 
 
 def describe_summary(summary: RunSummary, trigger: str) -> str:

@@ -138,8 +138,16 @@ class SourceRow:
     title: str | None
     lang: str | None
     no_wayback: bool = False
+    next_due: datetime | None = None
+    interval_hours: float | None = None
+    untracked_at: datetime | None = None
+    untracked_reason: str | None = None
 
-    def as_json(self) -> dict:
+    def interval(self, default_hours: float) -> float:
+        """Hours between captures: the source's own interval, else the configured default."""
+        return self.interval_hours or default_hours
+
+    def as_json(self, default_interval_hours: float | None = None) -> dict:
         def iso(value):
             return value.isoformat() if value else None
 
@@ -157,12 +165,18 @@ class SourceRow:
             "title": self.title,
             "lang": self.lang,
             "no_wayback": self.no_wayback,
+            "tracked": self.untracked_at is None,
+            "untracked_at": iso(self.untracked_at),
+            "untracked_reason": self.untracked_reason,
+            "next_due": iso(self.next_due) if self.untracked_at is None else None,
+            "interval_hours": self.interval_hours or default_interval_hours,
         }
 
 
 _ROW_SELECT = (
     "SELECT id, url, state, state_since, state_reason, final_url, last_checked_at, last_error, capture_count,"
-    " unreachable_since, title, lang, no_wayback FROM sources"
+    " unreachable_since, title, lang, no_wayback, next_due_at, interval_hours, untracked_at, untracked_reason"
+    " FROM sources"
 )
 
 
@@ -171,7 +185,8 @@ def _source_rows(db: Reader, where: str, params: list, limit: int | None) -> lis
     if limit:
         sql += " LIMIT ?"
         params = [*params, limit]
-    return [SourceRow(r[0], r[1], r[2], utc(r[3]), r[4], r[5], utc(r[6]), r[7], r[8], utc(r[9]), r[10], r[11], bool(r[12]))
+    return [SourceRow(r[0], r[1], r[2], utc(r[3]), r[4], r[5], utc(r[6]), r[7], r[8], utc(r[9]), r[10], r[11],
+                      bool(r[12]), utc(r[13]), r[14], utc(r[15]), r[16])
             for r in db.rows(sql, params)]
 
 

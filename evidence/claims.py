@@ -23,7 +23,7 @@ from archiver.sources import add_source
 from archiver.urls import InvalidURL, normalise_url
 from evidence import EvidenceError
 from evidence.checks import backfill_checks
-from evidence.models import Citation, Claim, DataPoint
+from evidence.models import Citation, Claim, DataPoint, QuoteCheck
 
 ID_PATTERN = re.compile(r"^[^\W_][\w.\-]*$")
 ID_MAX = 128
@@ -374,4 +374,122 @@ def datapoint_rows(session: Session) -> list[dict]:
             "claim_id": p.claim_id, "citations": counts.get(p.id, 0),
         }
         for p in session.scalars(select(DataPoint).order_by(DataPoint.id))
+    ]
+
+
+def _drop_checks(session: Session, citation_ids: list[int]) -> None:
+    """Delete the quote checks of these citations: derived from the captures, which stay, so
+    they can be made again (backfill_checks)."""
+    from sqlalchemy import delete
+
+    if citation_ids:
+        session.execute(delete(QuoteCheck).where(QuoteCheck.citation_id.in_(citation_ids)))
+
+
+def _citations_of(session: Session, *, claim_id: str | None = None, datapoint_id: str | None = None) -> list[Citation]:
+    query = select(Citation).order_by(Citation.id)
+    query = query.where(Citation.claim_id == claim_id) if claim_id else query.where(Citation.datapoint_id == datapoint_id)
+    return list(session.scalars(query))
+
+
+def remove_citations(session: Session, citations: list[Citation]) -> int:
+    """Delete citations and their quote checks (the sources and their captures stay)."""
+    _drop_checks(session, [c.id for c in citations])
+    for citation in citations:
+        session.delete(citation)
+    session.flush()
+    return len(citations)
+
+
+def remove_claim(session: Session, claim_id: str, *, with_citations: bool = False) -> dict:
+    """Delete a claim. Its data points stay, no longer linked to it. A claim with citations is
+    only deleted `with_citations` (they go with it); otherwise EvidenceError says how many."""
+    claim = get_claim(session, claim_id)
+    citations = _citations_of(session, claim_id=claim.id)
+    if citations and not with_citations:
+        raise EvidenceError(f"claim {claim_id!r} has {len(citations)} citation(s): remove them first "
+                            "(`archiver cite remove`), or give --with-citations to remove them with it")
+    points = list(session.scalars(select(DataPoint).where(DataPoint.claim_id == claim.id)))
+    for point in points:
+        point.claim_id = None
+        point.updated_at = utcnow()
+    removed = remove_citations(session, citations)
+    session.delete(claim)
+    session.flush()
+    return {"claim_id": claim_id, "citations_removed": removed, "datapoints_unlinked": [p.id for p in points]}
+
+
+def edit_datapoint(session: Session, datapoint_id: str, changes: dict) -> DataPoint:
+    """Change some fields of a data point (a value of "" clears a field); the result is checked
+    like a new data point."""
+    point = get_datapoint(session, datapoint_id)
+    current = {name: getattr(point, name) for name in ("entity", "country", "category", "place", "latitude",
+                                                       "longitude", "date", "description", "claim_id")}
+    current.update({name: value for name, value in changes.items() if value is not None})
+    values = DataPointInput(**current).validated()
+    if values["claim_id"]:
+        get_claim(session, values["claim_id"])
+    for name, value in values.items():
+        setattr(point, name, value)
+    point.updated_at = utcnow()
+    return point
+
+
+def remove_datapoint(session: Session, datapoint_id: str, *, with_citations: bool = False) -> dict:
+    """Delete a data point; like remove_claim, its citations go only `with_citations`."""
+    point = get_datapoint(session, datapoint_id)
+    citations = _citations_of(session, datapoint_id=point.id)
+    if citations and not with_citations:
+        raise EvidenceError(f"data point {datapoint_id!r} has {len(citations)} citation(s): remove them first "
+                            "(`archiver cite remove`), or give --with-citations to remove them with it")
+    removed = remove_citations(session, citations)
+    session.delete(point)
+    session.flush()
+    return {"datapoint_id": datapoint_id, "citations_removed": removed}
+
+
+def get_citation(session: Session, citation_id: int) -> Citation:
+    citation = session.get(Citation, citation_id)
+    if citation is None:
+        raise EvidenceError(f"unknown citation {citation_id} (see `archiver cite list`)")
+    return citation
+
+
+def edit_citation(session: Session, citation_id: int, *, quote: str | None = None, accessed: str | None = None,
+                  note: str | None = None, target: Target | None = None) -> tuple[Citation, list[str]]:
+    """Change a citation's quote, access date, note or what it supports ("" clears a field).
+    A new quote is checked again against every capture of the source."""
+    citation = get_citation(session, citation_id)
+    changed = []
+    if accessed is not None:
+        value = check_date(accessed, "accessed date")
+        if value != citation.accessed:
+            citation.accessed, changed = value, [*changed, "accessed"]
+    if note is not None and clean(note) != citation.note:
+        citation.note, changed = clean(note), [*changed, "note"]
+    if target is not None and (target.claim_id, target.datapoint_id) != (citation.claim_id, citation.datapoint_id):
+        citation.claim_id, citation.datapoint_id = target.claim_id, target.datapoint_id
+        changed.append("target")
+    if quote is not None and clean(quote) != citation.quote:
+        citation.quote = clean(quote)
+        changed.append("quote")
+        _drop_checks(session, [citation.id])
+        session.flush()
+        backfill_checks(session, [citation])
+    session.flush()
+    return citation, changed
+
+
+def citation_rows(session: Session, *, target: Target | None = None, source_id: int | None = None) -> list[dict]:
+    """Citations (all, or of one claim, data point or source) with their ids, for `cite list`."""
+    query = select(Citation, Source.url).join(Source, Source.id == Citation.source_id).order_by(Citation.id)
+    if target is not None:
+        query = query.where(Citation.claim_id == target.claim_id) if target.claim_id else \
+            query.where(Citation.datapoint_id == target.datapoint_id)
+    if source_id is not None:
+        query = query.where(Citation.source_id == source_id)
+    return [
+        {"id": c.id, "claim_id": c.claim_id, "datapoint_id": c.datapoint_id, "url": url, "quote": c.quote,
+         "accessed": c.accessed, "note": c.note}
+        for c, url in session.execute(query)
     ]

@@ -124,6 +124,29 @@ def claim_edit(app, claim_id: str, text: str | None, tags: tuple[str, ...], no_t
     _console().print(f"changed: claim {escape(claim_id)}", highlight=False)
 
 
+@claim.command("remove")
+@click.argument("claim_id")
+@click.option("--with-citations", is_flag=True, help="Also remove the claim's citations.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+@pass_app
+def claim_remove(app, claim_id: str, with_citations: bool, as_json: bool) -> None:
+    """Delete a claim. Its data points stay (unlinked); a claim with citations needs
+    --with-citations. Sources and captures are never removed by this."""
+    from evidence.claims import remove_claim
+
+    try:
+        with app.sessions.begin() as session:
+            data = remove_claim(session, claim_id, with_citations=with_citations)
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
+    if as_json:
+        print_json(data)
+    else:
+        _console().print(f"removed claim {escape(claim_id)} and {data['citations_removed']} citation(s)"
+                         + (f"; unlinked data points: {', '.join(data['datapoints_unlinked'])}"
+                            if data["datapoints_unlinked"] else ""), highlight=False)
+
+
 @click.group()
 def datapoint() -> None:
     """Data points: structured facts for a map (company, country, category, place, date)."""
@@ -188,7 +211,80 @@ def datapoint_list(app, as_json: bool) -> None:
     _console().print(plural(len(rows), "data point"), highlight=False)
 
 
-@click.command("cite")
+@datapoint.command("edit")
+@click.argument("datapoint_id")
+@click.option("--entity", help="The company or organisation.")
+@click.option("--country")
+@click.option("--category")
+@click.option("--place")
+@click.option("--lat", "latitude", help="Latitude, -90 to 90 ('' removes both coordinates with --lon '').")
+@click.option("--lon", "longitude", help="Longitude, -180 to 180.")
+@click.option("--date", help="YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--description")
+@click.option("--claim", "claim_id", help="Link it to this claim ('' unlinks it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the data point as JSON.")
+@pass_app
+def datapoint_edit(app, datapoint_id, entity, country, category, place, latitude, longitude, date, description,
+                   claim_id, as_json: bool) -> None:
+    """Change some fields of a data point ('' clears a field); its id stays."""
+    from evidence.claims import edit_datapoint
+
+    changes = {"entity": entity, "country": country, "category": category, "place": place, "latitude": latitude,
+               "longitude": longitude, "date": date, "description": description, "claim_id": claim_id}
+    if all(v is None for v in changes.values()):
+        fail("nothing to change: give at least one field", code=2)
+    try:
+        with app.sessions.begin() as session:
+            point = edit_datapoint(session, datapoint_id, changes)
+            data = {k: getattr(point, k) for k in ("id", *changes)}
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
+    if as_json:
+        print_json(data)
+    else:
+        _console().print(f"changed: data point {escape(datapoint_id)}", highlight=False)
+
+
+@datapoint.command("remove")
+@click.argument("datapoint_id")
+@click.option("--with-citations", is_flag=True, help="Also remove the data point's citations.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+@pass_app
+def datapoint_remove(app, datapoint_id: str, with_citations: bool, as_json: bool) -> None:
+    """Delete a data point; one with citations needs --with-citations."""
+    from evidence.claims import remove_datapoint
+
+    try:
+        with app.sessions.begin() as session:
+            data = remove_datapoint(session, datapoint_id, with_citations=with_citations)
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
+    if as_json:
+        print_json(data)
+    else:
+        _console().print(f"removed data point {escape(datapoint_id)} and {data['citations_removed']} citation(s)",
+                         highlight=False)
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it names none of its commands, goes to `default`:
+    `archiver cite TARGET URL` still cites, next to `archiver cite remove ID`."""
+
+    default = "add"
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return self.default, self.commands[self.default], args
+        return super().resolve_command(ctx, args)
+
+
+@click.group("cite", cls=DefaultGroup)
+def cite_command() -> None:
+    """Citations: `archiver cite TARGET URL` records that a claim or data point cites URL
+    (same as `cite add`); `cite list`, `cite edit`, `cite remove` manage them."""
+
+
+@cite_command.command("add")
 @click.argument("target")
 @click.argument("url")
 @click.option("--quote", help="The passage the source says (checked at every capture).")
@@ -199,7 +295,7 @@ def datapoint_list(app, as_json: bool) -> None:
 @click.option("--publisher", help="Publisher of the page, if the URL is new.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was recorded as JSON.")
 @pass_app
-def cite_command(app, target: str, url: str, quote, accessed, note, lang, title, publisher, as_json: bool) -> None:
+def cite_add(app, target: str, url: str, quote, accessed, note, lang, title, publisher, as_json: bool) -> None:
     """Record that TARGET (a claim or data point id) cites URL.
 
     An untracked URL starts being tracked. Citing again with the same quote changes nothing
@@ -232,6 +328,113 @@ def cite_command(app, target: str, url: str, quote, accessed, note, lang, title,
         _console().print("  now tracking this URL; it is captured at the next `archiver run`", highlight=False)
     elif status:
         _console().print(f"  quote {status} in the latest capture", highlight=False)
+
+
+@cite_command.command("list")
+@click.argument("target", required=False)
+@click.option("--url", help="Only the citations of this source.")
+@click.option("--json", "as_json", is_flag=True, help="JSON array: id, claim_id, datapoint_id, url, quote, accessed, note.")
+@pass_app
+def cite_list(app, target: str | None, url: str | None, as_json: bool) -> None:
+    """Citations with their ids: all, those of TARGET (a claim or data point), or of --url."""
+    from archiver.cli.app import tracked_source
+    from evidence.claims import citation_rows, resolve_target
+
+    try:
+        with app.sessions() as session:
+            resolved = resolve_target(session, target) if target else None
+            source_id = tracked_source(session, url).id if url else None
+            rows = citation_rows(session, target=resolved, source_id=source_id)
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for name in ("id", "for", "url", "quote", "accessed", "note"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        table.add_row(str(r["id"]), escape(r["claim_id"] or f"datapoint:{r['datapoint_id']}"), escape(r["url"]),
+                      escape(r["quote"] or ""), r["accessed"] or "", escape(r["note"] or ""))
+    _console().print(table)
+    _console().print(f"{len(rows)} citations", highlight=False)
+
+
+@cite_command.command("edit")
+@click.argument("citation_id", type=int)
+@click.option("--quote", help="The new quote ('' removes it); checked again against every capture.")
+@click.option("--accessed", help="The new access date, YYYY-MM-DD ('' removes it).")
+@click.option("--note", help="The new note ('' removes it).")
+@click.option("--for", "target", help="Make it support this claim or data point instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
+@pass_app
+def cite_edit(app, citation_id: int, quote, accessed, note, target, as_json: bool) -> None:
+    """Change a citation (ids from `archiver cite list`)."""
+    from evidence.claims import edit_citation, resolve_target
+
+    if quote is None and accessed is None and note is None and target is None:
+        fail("nothing to change: give --quote, --accessed, --note or --for", code=2)
+    try:
+        with app.sessions.begin() as session:
+            resolved = resolve_target(session, target) if target else None
+            citation, changed = edit_citation(session, citation_id, quote=quote, accessed=accessed, note=note,
+                                              target=resolved)
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
+    if as_json:
+        print_json({"citation_id": citation_id, "changed": changed})
+    else:
+        _console().print(f"citation {citation_id}: " + (f"changed {', '.join(changed)}" if changed else "unchanged"),
+                         highlight=False)
+
+
+@cite_command.command("remove")
+@click.argument("citation_ids", type=int, nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+@pass_app
+def cite_remove(app, citation_ids: tuple[int, ...], as_json: bool) -> None:
+    """Delete citations (ids from `archiver cite list`) and their quote checks. The sources stay
+    tracked and keep every capture (`archiver untrack URL` stops capturing one)."""
+    from evidence.claims import get_citation, remove_citations
+
+    try:
+        with app.sessions.begin() as session:
+            removed = remove_citations(session, [get_citation(session, i) for i in dict.fromkeys(citation_ids)])
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
+    if as_json:
+        print_json({"removed": list(dict.fromkeys(citation_ids))})
+    else:
+        _console().print(f"removed {removed} citation{'s' if removed != 1 else ''}", highlight=False)
+
+
+@click.command("move-url")
+@click.argument("old_url")
+@click.argument("new_url")
+@click.option("--reason", help="Why (kept with the old source), e.g. 'typo in the report'.")
+@click.option("--json", "as_json", is_flag=True, help="Print what moved as JSON.")
+@pass_app
+def move_url_command(app, old_url: str, new_url: str, reason: str | None, as_json: bool) -> None:
+    """Correct a source's URL: OLD_URL's citations move to NEW_URL (tracked if it is not);
+    OLD_URL keeps its captures and is untracked, its reason naming NEW_URL."""
+    from evidence.moves import move_url
+
+    try:
+        with app.sessions.begin() as session:
+            data = move_url(session, old_url, new_url, reason=reason).as_json()
+    except EvidenceError as exc:
+        fail(str(exc), code=2 if "bad URL" in str(exc) or "same URL" in str(exc) else 1)
+    if as_json:
+        print_json(data)
+        return
+    _console().print(
+        f"moved {len(data['citations_moved'])} citation(s) to {escape(data['new_url'])}"
+        + (f", merged {len(data['citations_merged'])}" if data["citations_merged"] else "")
+        + f"; {escape(data['old_url'])} is untracked and keeps its captures",
+        highlight=False,
+    )
 
 
 @click.command("import")
@@ -531,4 +734,5 @@ def _json_text(data) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-commands = [claim, datapoint, cite_command, import_command, import_citations_command, export_command, report_command]
+commands = [claim, datapoint, cite_command, import_command, import_citations_command, export_command, report_command,
+            move_url_command]

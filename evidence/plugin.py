@@ -13,6 +13,7 @@ lazy_commands = {
     "cite": "evidence.cli:cite_command",
     "import": "evidence.cli:import_command",
     "import-citations": "evidence.cli:import_citations_command",
+    "move-url": "evidence.cli:move_url_command",
     "export": "evidence.cli:export_command",
     "report": "evidence.cli:report_command",
     "demo": "evidence.demo:demo_command",

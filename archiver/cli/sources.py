@@ -28,7 +28,7 @@ STATE_STYLES = {
 # and it stops at TABLE_LIMIT rows unless told otherwise.
 PROBLEM_STATES = ("deleted", "altered", "moved", "unreachable")
 TABLE_LIMIT = 200
-STATUS_COLUMNS = ("state", "since", "last checked", "captures", "url", "note")
+STATUS_COLUMNS = ("state", "since", "last checked", "next due", "every", "captures", "url", "note")
 NOTE_MIN = 20
 
 
@@ -252,7 +252,8 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
 @click.option("--all", "show_all", is_flag=True, help="Show every source in the table.")
 @pass_app
 def status(app: App, state: str | None, as_json: bool, limit: int | None, show_all: bool = False) -> None:
-    """One row per source: its state, when it was last checked, and its last error.
+    """One row per source: its state, when it was last checked, when it is due next and how
+    often it is captured, and its last error (or why it is no longer tracked).
 
     The table shows the sources with problems first (deleted, altered, moved, unreachable),
     then the others, each in the order added; at most 200 rows unless --limit N or --all.
@@ -268,11 +269,12 @@ def status(app: App, state: str | None, as_json: bool, limit: int | None, show_a
             rows = status_rows(db, state, most, PROBLEM_STATES)
         counts = state_counts(db)
         extra = _status_extras(db)
+    default_hours = app.config.capture.default_interval_hours
     if as_json:
-        print_json([row.as_json() for row in rows])
+        print_json([row.as_json(default_hours) for row in rows])
         return
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-    lines = status_lines(rows, width)
+    lines = status_lines(rows, width, default_hours)
     hidden = (counts.get(state, 0) if state else sum(counts.values())) - len(rows)
     if hidden > 0:
         lines.append(f"... and {hidden:,} more (use --limit N or --all to see them, --json for scripts)")
@@ -282,7 +284,17 @@ def status(app: App, state: str | None, as_json: bool, limit: int | None, show_a
     click.echo("\n".join(lines))
 
 
+def every(hours: float) -> str:
+    """An interval in hours as '6h', '1d', '2w'."""
+    for unit, size in (("w", 168), ("d", 24)):
+        if hours >= size and hours % size == 0:
+            return f"{hours / size:g}{unit}"
+    return f"{hours:g}h"
+
+
 def _note(row) -> str:
+    if row.untracked_at:
+        return f"untracked since {when(row.untracked_at)}: {row.untracked_reason or ''}".rstrip(": ")
     note = row.last_error or (row.state_reason if row.state not in ("unchanged", "new") else "") or ""
     if row.state == "unreachable" and row.unreachable_since:
         note = f"unreachable for {ago(row.unreachable_since)}: {note}"
@@ -311,7 +323,7 @@ def _cut(text: str, columns: int) -> str:
     return text[:end] + "…" if columns > 0 else ""
 
 
-def status_lines(rows, width: int | None) -> list[str]:
+def status_lines(rows, width: int | None, default_interval_hours: float = 24.0) -> list[str]:
     """The status table as plain aligned lines, a header then one line per source, the state
     coloured on a terminal; the note (last column) cut to fit `width` columns when that leaves
     it NOTE_MIN columns (None, or a narrower terminal: kept whole, and the terminal wraps it).
@@ -319,7 +331,9 @@ def status_lines(rows, width: int | None) -> list[str]:
     Not a rich Table: rich takes ~1 ms a row to measure and render one, longer than the rest of
     `archiver status` together for the default 200 rows; one line per source also keeps the
     output greppable (`archiver status --all | grep gov.cn`)."""
-    cells = [(row.state, when(row.state_since), when(row.last_checked), str(row.captures), row.url) for row in rows]
+    cells = [(row.state, when(row.state_since), when(row.last_checked),
+              "untracked" if row.untracked_at else when(row.next_due), every(row.interval(default_interval_hours)),
+              str(row.captures), row.url) for row in rows]
     widths = [max([len(name), *(len(c[i]) for c in cells)]) for i, name in enumerate(STATUS_COLUMNS[:-1])]
     lead = sum(widths) + 2 * len(widths)
     header = "  ".join(name.ljust(w) for name, w in zip(STATUS_COLUMNS, widths)) + "  " + STATUS_COLUMNS[-1]
@@ -364,12 +378,31 @@ def capture_json(c, wayback_copy: tuple[str, str | None] | None = None) -> dict:
     }
 
 
+def _chosen_capture(captures, capture_id: int | None, wanted: str, source_url: str):
+    """The capture asked for by id, else the latest one holding `wanted` ("text" or "body")."""
+    column = "text_sha256" if wanted == "text" else "body_sha256"
+    if capture_id is not None:
+        chosen = next((c for c in captures if c.id == capture_id), None)
+        if chosen is None:
+            fail(f"capture {capture_id} is not a capture of {source_url} (see `archiver show URL`)")
+        if getattr(chosen, column) is None:
+            fail(f"capture {capture_id} has no stored {wanted}")
+        return chosen
+    held = [c for c in captures if getattr(c, column)]
+    if not held:
+        fail(f"no capture of {source_url} has a stored {wanted} yet")
+    return held[-1]
+
+
 @click.command()
 @click.argument("url")
 @click.option("--json", "as_json", is_flag=True, help="JSON object with the source and its captures.")
+@click.option("--text", "show_text", is_flag=True, help="Print the stored main text of the latest capture that has one.")
+@click.option("--capture", "capture_id", type=int, help="With --text: this capture's text (an id from `archiver show URL`).")
 @pass_app
-def show(app: App, url: str, as_json: bool) -> None:
-    """The history of one source: every capture, oldest first."""
+def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id: int | None = None) -> None:
+    """The history of one source: every capture, oldest first; or, with --text, the main text
+    stored for a capture (what verdicts and quote checks read)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -378,22 +411,41 @@ def show(app: App, url: str, as_json: bool) -> None:
     from archiver.readdb import Reader
 
     app.existing()
+    if capture_id is not None and not show_text:
+        fail("--capture goes with --text", code=2)
     with app.sessions() as session:
         source = tracked_source(session, url)
         captures = source_captures(session, source)
         copies = wayback_copies(Reader.of_session(session), [c.id for c in captures])
+        if show_text:
+            from archiver.store import get_text
+
+            chosen = _chosen_capture(captures, capture_id, "text", source.url)
+            text = get_text(session, chosen.text_sha256)
+    if show_text:
+        if as_json:
+            print_json({"url": source.url, "capture_id": chosen.id, "captured_at": chosen.started_at.isoformat(),
+                        "text_sha256": chosen.text_sha256, "text": text})
+        else:
+            click.echo(text)
+        return
     if as_json:
         print_json({
             "url": source.url, "state": source.state, "reason": source.state_reason, "final_url": source.final_url,
             "title": source.title, "lang": source.lang,
             "captures": [capture_json(c, copies.get(c.id)) for c in captures],
             "no_wayback": bool(source.no_wayback),
+            "tracked": source.untracked_at is None,
+            "untracked_at": source.untracked_at.isoformat() if source.untracked_at else None,
+            "untracked_reason": source.untracked_reason,
         })
         return
     console.print(f"[bold]{escape(source.url)}[/]  [{STATE_STYLES.get(source.state, '')}]{source.state}[/]"
                   + ("  (never sent to the Wayback Machine)" if source.no_wayback else ""), highlight=False)
     if source.state_reason:
         console.print(f"  {escape(source.state_reason)}", highlight=False)
+    if source.untracked_at:
+        console.print(f"  untracked since {when(source.untracked_at)}: {escape(source.untracked_reason or '')}", highlight=False)
     table = Table(header_style="bold")
     for name in ("id", "captured (UTC)", "origin", "status", "verdict", "body sha256", "size", "reason / error"):
         keep = name not in ("reason / error",)
@@ -507,4 +559,91 @@ def diff(app: App, url: str, from_id: int | None, to_id: int | None, context: in
     console.print(render_terminal(segments, context=context))
 
 
-commands = [add, run, status, show, runs, diff]
+EXTENSIONS = {"text/html": ".html", "application/xhtml+xml": ".html", "application/pdf": ".pdf",
+              "text/plain": ".txt", "application/json": ".json", "text/xml": ".xml", "application/xml": ".xml"}
+
+
+@click.command("open")
+@click.argument("url")
+@click.option("--capture", "capture_id", type=int, help="This capture's body (default: the latest capture with a body).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the body here (default: a new temporary folder).")
+@click.option("--opener", envvar="ARCHIVER_OPENER",
+              help="Command that opens the file, given its path as last argument (default: the desktop's, "
+                   "xdg-open or open); env ARCHIVER_OPENER.")
+@click.option("--no-open", is_flag=True, help="Only write the file and print its path.")
+@pass_app
+def open_command(app: App, url: str, capture_id: int | None, output: str | None, opener: str | None,
+                 no_open: bool) -> None:
+    """Write the stored body of a capture of URL (the bytes as fetched: HTML, PDF ...) to a file
+    and open it. An HTML page opened in a browser may load its images and scripts from the live
+    site; use --no-open to only write the file."""
+    import shlex
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from archiver.store import get_blob
+
+    with app.sessions() as session:
+        source = tracked_source(session, url)
+        chosen = _chosen_capture(source_captures(session, source), capture_id, "body", source.url)
+        body = get_blob(session, chosen.body_sha256)
+    media = (chosen.content_type or "").split(";")[0].strip().lower()
+    if output:
+        path = Path(output)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="archiver-open-"))
+        path = folder / f"capture-{chosen.id}-{chosen.body_sha256[:12]}{EXTENSIONS.get(media, '.bin')}"
+    try:
+        path.write_bytes(body)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    click.echo(str(path))
+    if no_open:
+        return
+    if opener:
+        try:
+            done = subprocess.run([*shlex.split(opener), str(path)], check=False)
+        except (OSError, ValueError) as exc:
+            fail(f"cannot run the opener {opener!r}: {exc}")
+        if done.returncode != 0:
+            fail(f"the opener {opener!r} failed (exit {done.returncode}); the file is at {path}")
+    elif click.launch(str(path)) != 0:
+        fail(f"could not open {path} (set ARCHIVER_OPENER or give --opener)")
+
+
+@click.command()
+@click.argument("url")
+@click.option("--reason", help="Why it is no longer tracked (shown in status and show).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def untrack(app: App, url: str, reason: str | None, as_json: bool) -> None:
+    """Stop capturing URL. Every capture, its state and its citations are kept; `archiver
+    retrack URL` starts again."""
+    from archiver.tracking import untrack as untrack_source
+
+    with app.sessions.begin() as session:
+        change = untrack_source(session, tracked_source(session, url), reason).as_json()
+    if as_json:
+        print_json(change)
+    else:
+        click.echo(f"{'untracked' if change['changed'] else 'already untracked'}: {change['url']}")
+
+
+@click.command()
+@click.argument("url")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_app
+def retrack(app: App, url: str, as_json: bool) -> None:
+    """Track URL again after `archiver untrack`: it is captured at the next `archiver run`."""
+    from archiver.tracking import retrack as retrack_source
+
+    with app.sessions.begin() as session:
+        change = retrack_source(session, tracked_source(session, url)).as_json()
+    if as_json:
+        print_json(change)
+    else:
+        click.echo(f"{'tracking again' if change['changed'] else 'already tracked'}: {change['url']}")
+
+
+commands = [add, run, status, show, runs, diff, open_command, untrack, retrack]
