@@ -121,6 +121,8 @@ def report_json(report: Report, *, with_schema: bool = True) -> dict:
             "none": v.none, "unchecked": v.unchecked, "summary": v.summary,
         },
         "citations": [citation_json(c) for c in report.citations],
+        "datapoints": [datapoint_json(p) for p in report.datapoints],
+        "claim_id": report.claim_id,
     })
     if report.package is not None:
         p = report.package
@@ -226,6 +228,10 @@ def report_md(report: Report, *, level: int = 1) -> str:
         parts += [f"Tags: {', '.join(md(t) for t in report.tags)}", ""]
     if report.datapoint is not None:
         parts += [f"Data point: {md(report.datapoint.label)}", ""]
+    if report.claim_id:
+        parts += [f"Linked to claim {md(report.claim_id)}: its citations back this data point too.", ""]
+    if report.datapoints:
+        parts += ["Data points:", *(f"- {md(p.id)}: {md(p.label)}" for p in report.datapoints), ""]
     parts += [f"**Verdict: {report.verdict.level}.** {md(report.verdict.summary)}", ""]
     for number, c in enumerate(report.citations, 1):
         parts += [citation_md(c, number).replace("### ", "#" * (level + 2) + " ", 1), ""]
@@ -390,6 +396,11 @@ def report_section(report: Report, *, heading: str = "h1") -> str:
         f"<{heading}>{esc(label)}</{heading}>"
         f'<p class="claim"{_lang_attr(report.text)}>{esc(report.text)}</p>'
         + (f"<p>{tags}</p>" if tags else "")
+        + (f'<p class="muted">Linked to claim {esc(report.claim_id)}: its citations back this data point too.</p>'
+           if report.claim_id else "")
+        + (f'<p class="muted">Data points:</p><ul>'
+           + "".join(f"<li>{esc(p.id)}: <span{_lang_attr(p.label)}>{esc(p.label)}</span></li>" for p in report.datapoints)
+           + "</ul>" if report.datapoints else "")
         + f'<p class="verdict level-{esc(level)}">Verdict: {esc(report.verdict.level)}. {esc(report.verdict.summary)}</p>'
         f"{citations}{_package_html(report)}</article>"
     )

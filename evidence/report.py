@@ -173,6 +173,10 @@ class Report:
     generated_at: datetime
     package: "EvidencePackage | None" = None
     chain_head: Head | None = None
+    # The data points linked to a claim (a claim's report lists them); for a data point's
+    # report, the claim it is linked to, whose citations back it too.
+    datapoints: list[DataPointRef] = field(default_factory=list)
+    claim_id: str | None = None
 
     @property
     def problems(self) -> int:
@@ -532,13 +536,34 @@ def claim_report(db: Reader, subject_id: str) -> Report:
         claim_id, text, tags = claim
         citations = citation_reports(db, _rows(db, _claim_condition([claim_id])))
         return Report("claim", claim_id, text, tags, None, verdict_of(citations), citations, now,
-                      chain_head=read_head(db))
+                      chain_head=read_head(db), datapoints=claim_datapoints(db, [claim_id]).get(claim_id, []))
     point = _datapoint(db, subject_id)
     if point is None:
         raise EvidenceError(f"unknown claim id {subject_id!r} (see `archiver claim list`)")
-    citations = citation_reports(db, _rows(db, ("citations.datapoint_id = ?", [point.id])))
+    citations = citation_reports(db, _rows(db, _datapoint_condition(point)))
     return Report("datapoint", point.id, point.description or point.label, [], point,
-                  verdict_of(citations, "data point"), citations, now, chain_head=read_head(db))
+                  verdict_of(citations, "data point"), citations, now, chain_head=read_head(db),
+                  claim_id=point.claim_id)
+
+
+def _datapoint_condition(point: DataPointRef) -> Condition:
+    """Citations made for the data point, and those of the claim it is linked to: the
+    sources that back the claim back its data points."""
+    if point.claim_id is None:
+        return ("citations.datapoint_id = ?", [point.id])
+    return ("citations.datapoint_id = ? OR citations.claim_id = ?", [point.id, point.claim_id])
+
+
+def claim_datapoints(db: Reader, claim_ids: list[str]) -> dict[str, list[DataPointRef]]:
+    """The data points linked to each claim, by id."""
+    found: dict[str, list[DataPointRef]] = {}
+    for chunk in chunks(claim_ids):
+        rows = db.rows(f"SELECT {_DATAPOINT_COLUMNS} FROM datapoints WHERE datapoints.claim_id IN {in_list(chunk)}"
+                       " ORDER BY datapoints.id", chunk)
+        for row in rows:
+            point = _datapoint_ref(row)
+            found.setdefault(point.claim_id, []).append(point)
+    return found
 
 
 def risk_key(report: Report) -> tuple:
@@ -564,10 +589,11 @@ def all_reports(db: Reader) -> list[Report]:
             by_point.setdefault(citation.point.id, (citation.point, []))[1].append(facts[citation.id])
     reports = []
     head = read_head(db)
+    points = claim_datapoints(db, [row[0] for row in claims])
     for claim_id, text, tags in claims:
         citations = by_claim.get(claim_id, [])
         reports.append(Report("claim", claim_id, text, list(db.json(tags) or []), None, verdict_of(citations),
-                              citations, now, chain_head=head))
+                              citations, now, chain_head=head, datapoints=points.get(claim_id, [])))
     for point, citations in by_point.values():
         reports.append(Report("datapoint", point.id, point.description or point.label, [], point,
                               verdict_of(citations, "data point"), citations, now, chain_head=head))

@@ -196,3 +196,21 @@ def test_show_text_and_open(cli, site, tmp_path, monkeypatch):
     failing.chmod(failing.stat().st_mode | stat.S_IEXEC)
     bad = cli("open", url, "--opener", str(failing))
     assert bad.exit_code == 1 and "exit 3" in bad.output
+
+
+def test_datapoint_and_claim_reports_back_each_other(cli):
+    cli("claim", "add", "CloudWalk signed a facial recognition deal with Zimbabwe", "--id", "cloudwalk-zw")
+    cli("cite", "cloudwalk-zw", "https://www.biometricupdate.com/201804/cloudwalk-zimbabwe", "--note", "fn 60")
+    cli("datapoint", "add", "--entity", "CloudWalk", "--country", "Zimbabwe", "--place", "Harare",
+        "--category", "surveillance relationship", "--id", "dp-cw", "--claim", "cloudwalk-zw")
+    cli("cite", "dp-cw", "https://www.herald.co.zw/cloudwalk-harare", "--note", "map")
+    point = json.loads(cli("report", "dp-cw", "--format", "json").output)
+    assert point["kind"] == "datapoint" and point["claim_id"] == "cloudwalk-zw"
+    assert {c["url"] for c in point["citations"]} == {
+        "https://www.biometricupdate.com/201804/cloudwalk-zimbabwe", "https://www.herald.co.zw/cloudwalk-harare"}
+    claim = json.loads(cli("report", "cloudwalk-zw", "--format", "json").output)
+    assert [p["id"] for p in claim["datapoints"]] == ["dp-cw"] and claim["claim_id"] is None
+    assert "dp-cw" in cli("report", "cloudwalk-zw").output
+    assert "dp-cw" in cli("report", "cloudwalk-zw", "--format", "html").output
+    every = json.loads(cli("report", "--all", "--format", "json").output)["reports"]
+    assert [r["datapoints"][0]["id"] for r in every if r["kind"] == "claim"] == ["dp-cw"]
