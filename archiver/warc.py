@@ -57,7 +57,7 @@ from archiver.anchors import Head, anchor_quietly, read_head
 from archiver.chain import add_captures, capture_version, sealed_record
 from archiver.events import capture_events
 from archiver.readdb import Reader
-from archiver.models import Capture, Source, utcnow
+from archiver.models import Capture, Source
 from archiver.store import get_blob, put_blobs, sha256_hex
 from archiver.urls import InvalidURL
 
@@ -515,11 +515,69 @@ def _already_stored(session: Session, source: Source | None, response: _Response
     return False
 
 
+def _previous_snapshot(session: Session, capture_id: int | None):
+    """The judge's view of a stored capture (the source's last good one), or None."""
+    from archiver.store import get_text
+    from archiver.verdict import Snapshot
+
+    previous = session.get(Capture, capture_id) if capture_id else None
+    if previous is None:
+        return None
+    text = get_text(session, previous.text_sha256) if previous.text_sha256 else ""
+    return Snapshot(
+        requested_url=previous.requested_url, final_url=previous.final_url, status=previous.status_code,
+        redirects=[(h[0], h[1]) for h in (previous.redirects or [])], text=text, full_text=text,
+        body_sha256=previous.body_sha256, text_sha256=previous.text_sha256, error_kind=previous.error_kind,
+        error=previous.error, kind="pdf" if (previous.content_type or "").startswith("application/pdf") else "html",
+        title=previous.page_title,
+    )
+
+
+def _judge_imported(session: Session, source: Source, response: _Response, extracted, body_sha: str,
+                    text_sha: str | None, file: str):
+    """The verdict on an imported capture, judged like a live one against the source's last
+    good capture; None when it is older than the source's latest capture (history imported
+    after newer captures is kept as evidence, not judged out of order) or truncated."""
+    from archiver.verdict import Snapshot, judge
+
+    if response.truncated:
+        return None
+    latest = session.get(Capture, source.last_capture_id) if source.last_capture_id else None
+    if latest is not None and latest.started_at > response.started_at:
+        return None
+    current = Snapshot(
+        requested_url=response.uri, final_url=response.uri, status=response.status, redirects=[],
+        text=extracted.text or "", full_text=extracted.full_text or extracted.text or "", body_sha256=body_sha,
+        text_sha256=text_sha, error_kind=None, error=None, kind=extracted.kind, title=extracted.title,
+    )
+    verdict = judge(_previous_snapshot(session, source.last_good_capture_id), current)
+    verdict.reason = f"imported from {file} ({response.warc_date}): {verdict.reason}"
+    return verdict
+
+
+def _apply_imported(source: Source, capture: Capture, verdict, title: str | None) -> None:
+    """The source's state after an imported capture that was judged: as after a live one, with
+    the capture's own time as the time the state began."""
+    if verdict.state != source.state:
+        source.state_since = capture.started_at
+    source.state = verdict.state
+    source.state_reason = verdict.reason
+    source.last_checked_at = max(filter(None, (source.last_checked_at, capture.started_at)))
+    if verdict.state == "unreachable":
+        source.unreachable_since = source.unreachable_since or capture.started_at
+    else:
+        source.unreachable_since = None
+    if verdict.good:
+        source.last_good_capture_id = capture.id
+        source.final_url = capture.final_url
+        source.title = source.title or title
+
+
 def _store_batch(session: Session, batch: list[_Response], summary: ImportSummary, tracked_only: bool) -> None:
     from archiver.extract import extract
     from archiver.sources import add_source, find_source
 
-    for response in batch:
+    for response in sorted(batch, key=lambda r: r.started_at):
         tool, tool_version = _tool(response.warcinfo)
         body_sha = sha256_hex(response.body)
         try:
@@ -541,10 +599,11 @@ def _store_batch(session: Session, batch: list[_Response], summary: ImportSummar
         text = extracted.text or ""
         keys, _ = put_blobs(session, [response.body] + ([text.encode("utf-8")] if text else []))
         first = source.last_capture_id is None
-        good = 200 <= response.status < 300 and bool(text)
         error = extracted.error
         if response.truncated:
             error = f"the tool that made the WARC file truncated this body (WARC-Truncated: {response.truncated})"
+        verdict = _judge_imported(session, source, response, extracted, keys[0], keys[1] if text else None,
+                                  summary.file)
         capture = Capture(
             source_id=source.id,
             origin="warc",
@@ -568,10 +627,11 @@ def _store_batch(session: Session, batch: list[_Response], summary: ImportSummar
             published=extracted.published,
             error_kind="too_large" if response.truncated else None,
             error=error,
-            verdict="new" if first and good else None,
-            verdict_reason=(f"imported from {summary.file}: first capture of this source"
-                            if first and good else
+            verdict=verdict.state if verdict else None,
+            verdict_reason=(verdict.reason if verdict else
                             f"imported from {summary.file}; kept as evidence, not compared with other captures"),
+            similarity=verdict.similarity if verdict else None,
+            compared_to_id=source.last_good_capture_id if verdict and not first else None,
             tool=tool,
             tool_version=tool_version,
             config={
@@ -586,14 +646,10 @@ def _store_batch(session: Session, batch: list[_Response], summary: ImportSummar
         )
         add_captures(session, [capture])
         source.capture_count = (source.capture_count or 0) + 1
-        if first:
+        if first or verdict is not None:
             source.last_capture_id = capture.id
-            if good:
-                source.state, source.state_since = "new", utcnow()
-                source.state_reason = capture.verdict_reason
-                source.last_good_capture_id = capture.id
-                source.final_url = response.uri
-                source.title = source.title or extracted.title
+        if verdict is not None:
+            _apply_imported(source, capture, verdict, extracted.title)
         plugins.after_capture(session, source, capture, text)
         summary.imported += 1
         summary.capture_ids.append(capture.id)
@@ -610,10 +666,12 @@ def import_warc(session_factory: sessionmaker, path: str | os.PathLike, *, track
     skipped. Importing the same file again adds nothing: a response already imported (same
     source, WARC-Date and body) or exported from this store (same record hash) is skipped.
 
-    A source's first capture gets the verdict "new" and becomes the base later live
-    captures are compared with; a capture imported for a source that already has captures
-    is kept as evidence without a verdict (imported files are often older than the
-    captures already made). Quote checks (plugins.after_capture) run for every import.
+    Each capture is judged like a live one (archiver.verdict) against the source's last good
+    capture, in the order of the WARC dates, and the source's state follows: a 200 then a 404
+    leaves the source deleted, a changed text altered. A capture older than the source's latest
+    capture (history imported after newer captures were made) and a body the making tool
+    truncated are kept as evidence without a verdict. Quote checks (plugins.after_capture)
+    run for every import.
     """
     path = Path(path)
     if not path.is_file():

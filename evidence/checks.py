@@ -6,8 +6,11 @@ Which captures say something about a quote:
   history shows when it vanished;
 - a live capture that failed or found the page unreachable: nothing is recorded, since it
   tells us nothing new (the last good capture stands);
-- a capture recovered from the Wayback Machine or imported from a WARC file: its text is
-  checked when it answered 2xx with text. These are archive evidence, never the live page.
+- a capture imported from a WARC file that was judged (archiver.warc judges an imported
+  history like live captures): as a live capture of its time;
+- a capture recovered from the Wayback Machine, or imported from a WARC file and kept as
+  evidence without a verdict: its text is checked when it answered 2xx with text. These are
+  archive evidence, never the live page.
 
 `record_checks` runs inside the capture's transaction (through the plugin hook);
 `backfill_checks` checks new citations against the captures their source already has, so a
@@ -47,7 +50,7 @@ class CaptureFacts:
 def evidence_kind(capture: CaptureFacts | Capture) -> str | None:
     """"text" when the capture's text can be searched for quotes, "deleted" when the live page is
     gone, None when the capture says nothing about quotes (failed, unreachable, not a page)."""
-    if capture.origin == "live":
+    if capture.origin == "live" or (capture.origin == "warc" and capture.verdict is not None):
         if capture.verdict in LIVE_GOOD:
             return "text"
         if capture.verdict == "deleted":

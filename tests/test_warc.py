@@ -326,8 +326,9 @@ def test_import_a_wget_warc(site, db_url, tmp_path):
         assert first_zh.server_ip == "127.0.0.1"
         assert first_zh.request_headers["User-Agent"].startswith("Wget/")
         assert first_zh.origin == "warc" and first_zh.verdict == "new"
-        assert by_url[zh][1].verdict is None
-        assert by_url[gone][0].status_code == 404 and by_url[gone][0].verdict is None
+        assert by_url[zh][1].verdict == "unchanged"
+        assert by_url[gone][0].status_code == 404 and by_url[gone][0].verdict == "deleted"
+        assert session.scalar(select(Source.state).where(Source.url == gone)) == "deleted"
         assert abs((first_zh.started_at - datetime.now(timezone.utc)).total_seconds()) < 120
 
         en_source = session.scalar(select(Source).where(Source.url == en))
@@ -412,3 +413,53 @@ def test_round_trip_of_real_captures(site, config, tmp_path):
     assert responses == requests == 8
     assert site.pages["/zh.html"].body in served and site.pages["/en.html"].body in served
     assert b"First version." in b"".join(served)
+
+
+def _warc_of(path, responses) -> None:
+    """A WARC file holding these (url, WARC-Date, status, html) responses, in this order."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        for url, when, status, html in responses:
+            body = html.encode("utf-8")
+            http = StatusAndHeaders(f"{status} X", [("Content-Type", "text/html; charset=utf-8"),
+                                                    ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
+            record = writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
+                                               warc_headers_dict={"WARC-Date": when})
+            writer.write_record(record)
+
+
+def test_imported_history_is_judged_like_live_captures(tmp_path, monkeypatch):
+    from tests.conftest import make_cli
+
+    cli = make_cli(tmp_path, monkeypatch)
+    url = "http://www.example.gov.cn/art/2018/4/1/art_1.html"
+    other = "http://news.example.org/contract"
+    cli("claim", "add", "CloudWalk signed with Zimbabwe", "--id", "cw")
+    cli("cite", "cw", url, "--quote", "云从科技与津巴布韦政府在广州签署战略合作框架协议")
+    edited = EN_PAGE.replace("on Tuesday", "on Wednesday")
+    path = tmp_path / "history.warc.gz"
+    # written out of order: the 404 of 2020 first, the 200 of 2019 after it
+    _warc_of(path, [(url, "2020-02-01T00:00:00Z", 404, "<html><body>页面不存在</body></html>"),
+                    (url, "2019-03-12T08:00:00Z", 200, ZH_PAGE),
+                    (other, "2019-01-01T00:00:00Z", 200, EN_PAGE),
+                    (other, "2019-06-01T00:00:00Z", 200, edited)])
+    assert cli("import-warc", str(path)).exit_code == 0
+    rows = {row["url"]: row for row in json.loads(cli("status", "--json").output)}
+    assert rows[url]["state"] == "deleted" and rows[url]["state_since"].startswith("2020-02-01")
+    assert rows[other]["state"] == "altered" and "Wednesday" in rows[other]["reason"]
+    report = json.loads(cli("report", "cw", "--format", "json").output)["citations"][0]
+    assert report["state"] == "deleted" and report["support"] == "archive"
+    assert report["best_capture"]["captured_at"].startswith("2019-03-12")
+    shown = json.loads(cli("show", url, "--json").output)["captures"]
+    assert [(c["status"], c["verdict"]) for c in shown] == [(200, "new"), (404, "deleted")]
+
+    older = tmp_path / "older.warc.gz"
+    _warc_of(older, [(other, "2018-05-01T00:00:00Z", 200, EN_PAGE.replace("Tuesday", "Monday"))])
+    assert cli("import-warc", str(older)).exit_code == 0
+    assert json.loads(cli("status", "--json").output)[1]["state"] == "altered", "older history is not judged"
+    shown = json.loads(cli("show", other, "--json").output)["captures"]
+    assert shown[-1]["verdict"] is None and "kept as evidence" in shown[-1]["reason"]
+    assert cli("verify").exit_code == 0
