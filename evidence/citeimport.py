@@ -28,6 +28,7 @@ from pathlib import Path
 
 from evidence import EvidenceError
 from evidence.citetext import (
+    MARK_RE,
     access_date,
     find_urls,
     guess_lang,
@@ -111,7 +112,8 @@ def read_citations(path: str | Path, *, prefix: str | None = None) -> Extraction
     numbers = [note.number for note in report.notes]
     body = report.body if report.exact_marks else mark_body(report.body, numbers or None)
     sentences = mark_sentences(body, wrapped=report.wrapped)
-    extraction = Extraction(path.name, report.kind, notes=len(report.notes), marks=len(sentences))
+    marks = len({match.group(1) for match in MARK_RE.finditer(body)})
+    extraction = Extraction(path.name, report.kind, notes=len(report.notes), marks=marks)
     claim_ids: dict[str, str] = {}
     for note in report.notes:
         urls = urls_of_note(note, report.wrapped)

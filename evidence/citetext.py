@@ -495,6 +495,9 @@ def _find_mark(text: str, number: str, position: int, superscripted: bool) -> tu
             continue
         if before.isalpha() and before.isascii() and re.match(r"[A-Za-z]", after):
             continue  # inside a word or code: "H264x", "5G2B"
+        token = re.split(r"\s", text[max(0, start - 200):start])[-1]
+        if re.search(r"https?://|www\.|\w\.[a-z]{2,}/", token):
+            continue  # digits ending a URL or a domain path: pic.twitter.com/X46AStITz4
         if before and _cjk_letter(before) and after.strip() and _cjk_letter(after.strip()[0]):
             continue  # a number in Chinese text: 第12号, 2019年3月
         if re.match(r"\s*(?:%|percent|per cent|million|billion|km|kg|m\b|years?\b)", after, re.I) and not match.group(0).startswith(("[", "^")):

@@ -543,6 +543,9 @@ def _print_preview(data: dict, imported: bool) -> None:
         f"{counts['claims_matched']} matched to the sentence that cites them (the claim)",
         highlight=False,
     )
+    if not counts["notes"] and counts["marks"]:
+        _console().print(f"{counts['marks']} endnote marks found in the text, but no endnote list: the file "
+                         "holds the report without its notes, so their URLs cannot be read", highlight=False)
     if data["notes_without_url"]:
         _console().print(f"{len(data['notes_without_url'])} notes cite no URL: "
                          + ", ".join(data["notes_without_url"][:30]), highlight=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -375,3 +376,17 @@ def test_seed_with_inline_links():
         "https://t.co/w7ZpIGuEFP", "https://t.co/42BfE5YfIJ"]
     assert extraction.citations[-1].claim == "Why did VW build plant there in first place?"
     assert all(i.claim for i in extraction.citations)
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed reports are not beside the repository")
+def test_seeds_without_their_endnote_lists():
+    """The ASPI report text (000) keeps its endnote marks (1 ... 140, superscripts flattened to
+    digits) but not its notes; the 2020 article (001) keeps its [7] ... [60] marks. The marks
+    are found; there are no URLs to invent."""
+    (aspi,) = SEEDS.glob("000_*.txt")
+    extraction = read_citations(aspi)
+    assert extraction.citations == [] and extraction.notes == 0
+    assert extraction.marks >= 130
+    (article,) = SEEDS.glob("001_*.txt")
+    extraction = read_citations(article)
+    assert extraction.marks == len(set(re.findall(r"\[(\d+)\]", article.read_text(encoding="utf-8"))))
