@@ -483,6 +483,7 @@ def _find_mark(text: str, number: str, position: int, superscripted: bool) -> tu
         r"|(?<=[^\s\d\-/:#$.,+\[(])" + number + r"(?![\d%/])"
         r"|(?<=[.,;:!?。，；：！？”’\"')）\]】])" + number + r"(?![\d%])"
         r"|(?<=[.!?。！？”’\"')）]\n)" + number + r"(?![\d%])"
+        r"|(?<=[.!?”’)] )" + number + r"(?=[ \t]*\n|[ \t]*$| [A-Z“‘])"
     )
     for match in pattern.finditer(text, position):
         start = match.start()
