@@ -253,9 +253,11 @@ def _breakable(token: str) -> bool:
     return "http" in token or any(ord(c) > 0x2E7F for c in token)
 
 
-def make_pdf(path: Path, notes: list[Endnote], font_path: Path, *, title: str = "Mapping more surveillance giants") -> Path:
+def make_pdf(path: Path, notes: list[Endnote], font_path: Path, *, title: str = "Mapping more surveillance giants",
+             link_only: tuple[int, ...] = ()) -> Path:
     """A report: a title, body paragraphs whose sentences carry superscript note marks, then a
-    "Notes" section with each note laid out line by line, long URLs wrapped."""
+    "Notes" section with each note laid out line by line, long URLs wrapped. The notes numbered
+    in `link_only` print "online" instead of their first URL, a link annotation to it."""
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
@@ -287,8 +289,19 @@ def make_pdf(path: Path, notes: list[Endnote], font_path: Path, *, title: str = 
     pdf.set_font("noto", size=8)
     width = pdf.w - pdf.l_margin - pdf.r_margin
     for note in notes:
-        for line in _wrap(pdf, f"{note.number} {note.text}", width):
-            pdf.cell(0, 4, line, new_x="LMARGIN", new_y="NEXT")
+        text, link = note.text, None
+        if note.number in link_only:  # the URL only as a link on the word "online", as ASPI prints it
+            link = note.urls[0]
+            text = text.replace(f"<{link}>", "online").replace(link, "online", 1)
+        for line in _wrap(pdf, f"{note.number} {text}", width):
+            head, found, tail = line.partition("online") if link else (line, "", "")
+            if not found:
+                pdf.cell(0, 4, line, new_x="LMARGIN", new_y="NEXT")
+                continue
+            pdf.cell(pdf.get_string_width(head), 4, head, new_x="RIGHT", new_y="TOP")
+            pdf.cell(pdf.get_string_width("online"), 4, "online", link=link, new_x="RIGHT", new_y="TOP")
+            pdf.cell(0, 4, tail, new_x="LMARGIN", new_y="NEXT")
+            link = None
     pdf.output(str(path))
     return path
 
