@@ -331,6 +331,7 @@ def read_html(data: bytes) -> ReportText:
     root = soup.find("main") or soup.find("article") or soup.body or soup
     notes_by_target: dict[int, Note] = {}
     notes: list[Note] = []
+    holders: list = []  # the element holding each note, in the order of `notes`
     for anchor in root.find_all("a", href=True):
         href = anchor["href"]
         if not href.startswith("#") or len(href) < 2:
@@ -346,12 +347,11 @@ def read_html(data: bytes) -> ReportText:
             continue
         if id(holder) not in notes_by_target:
             note = Note(label, "")
-            note._holder = holder  # type: ignore[attr-defined]
             notes_by_target[id(holder)] = note
             notes.append(note)
+            holders.append(holder)
         anchor.replace_with(soup.new_string(MARK.format(notes_by_target[id(holder)].number)))
-    for note in notes:
-        holder = note._holder  # type: ignore[attr-defined]
+    for note, holder in zip(notes, holders):
         for back in holder.find_all("a", href=True):
             if back["href"].startswith("#"):
                 back.decompose()

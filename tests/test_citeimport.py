@@ -396,3 +396,21 @@ def test_seeds_without_their_endnote_lists():
     (article,) = SEEDS.glob("001_*.txt")
     extraction = read_citations(article)
     assert extraction.marks == len(set(re.findall(r"\[(\d+)\]", article.read_text(encoding="utf-8"))))
+
+
+def test_html_notes_under_a_heading_without_links(tmp_path):
+    """An HTML report whose marks are plain [n] text and whose notes are an <ol> under "注释"."""
+    path = tmp_path / "zh.html"
+    path.write_bytes("""<html><head><meta charset="gb2312"><title>报告</title></head><body>
+<p>海康威视在墨玉县承建了监控项目。[1] 云从科技与津巴布韦签署了协议。[2]</p>
+<h2>注释</h2><ol>
+<li>《墨玉县视频监控项目中标公告》，中国政府采购网，<a href="http://www.ccgp.gov.cn/cggg/dfgg/zbgg/201803/t20180315_9654321.htm">网址</a>，访问日期：2019年3月12日。</li>
+<li>新华网：《云从科技与津巴布韦签约》，http://www.xinhuanet.com/2018-04/12/c_1122671234.htm。</li>
+</ol></body></html>""".encode("gb2312"))
+    found = {i.number: i for i in read_citations(path).citations}
+    assert found["1"].url == "http://www.ccgp.gov.cn/cggg/dfgg/zbgg/201803/t20180315_9654321.htm"
+    assert (found["1"].accessed, found["1"].publisher) == ("2019-03-12", "中国政府采购网")
+    assert found["1"].claim == "海康威视在墨玉县承建了监控项目。"
+    assert found["2"].url == "http://www.xinhuanet.com/2018-04/12/c_1122671234.htm"
+    assert (found["2"].title, found["2"].publisher) == ("云从科技与津巴布韦签约", "新华网")
+    assert found["2"].claim == "云从科技与津巴布韦签署了协议。"
