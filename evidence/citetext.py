@@ -63,8 +63,8 @@ def _line_continues(url: str, next_line: str) -> bool:
     line = next_line.lstrip(" \t")
     if not line or not _is_url_char(line[0]):
         return False
-    if _NOTE_START.match(line) or MARK_RE.match(line):
-        return False
+    if _NOTE_START.match(line) or MARK_RE.match(line) or re.fullmatch(r"\d{1,4}\s*", line):
+        return False  # the next note, or a page number alone on its line
     last = url[-1]
     if line[0] in "([<'\"" and not (last in _UNFINISHED and re.match(r"\([^\s()]*\)", line)):
         return False
@@ -351,6 +351,10 @@ def split_notes(text: str) -> tuple[str, list[Note]]:
         start = _first_numbered(lines, heading_at + 1)
         notes, _ = _collect(lines, start)
         return "\n".join(lines[:heading_at]), notes
+    if "\f" in text:
+        paged = _page_footnotes(text)
+        if paged is not None:
+            return paged
     best: tuple[int, int, list[Note], int] | None = None
     for index, line in enumerate(lines):
         begun = _note_start(line)
@@ -362,6 +366,42 @@ def split_notes(text: str) -> tuple[str, list[Note]]:
         return text, []
     index, end, notes, _ = best
     return "\n".join(lines[:index] + lines[end:]), notes
+
+
+def _page_footnotes(text: str) -> tuple[str, list[Note]] | None:
+    """Footnotes at the foot of each page of a PDF's text (pages separated by form feeds): on
+    each page, the lines from the first one that starts the next note number, whose mark is in
+    the page's text above it, to the end of the page. None unless notes are found on at least
+    two pages (then the text has an endnote list, or no notes)."""
+    bodies: list[str] = []
+    notes: list[Note] = []
+    pages_with_notes = 0
+    expected = 1
+    for page in text.split("\f"):
+        lines = page.split("\n")
+        start = None
+        for index, line in enumerate(lines):
+            begun = _note_start(line)
+            if begun and begun[0] == expected and _find_mark("\n".join(lines[:index]), str(expected), 0, False):
+                start = index
+                break
+        if start is None:
+            bodies.append(page)
+            continue
+        pages_with_notes += 1
+        bodies.append("\n".join(lines[:start]))
+        for line in lines[start:]:
+            if re.fullmatch(r"\s*\d{1,4}\s*", line):
+                continue  # the page number
+            begun = _note_start(line)
+            if begun and expected <= begun[0] <= expected + 2:
+                notes.append(Note(str(begun[0]), begun[1]))
+                expected = begun[0] + 1
+            elif line.strip():
+                notes[-1].text += "\n" + line
+    if pages_with_notes < 2:
+        return None
+    return "\f".join(bodies), notes
 
 
 def _first_numbered(lines: list[str], start: int) -> int | None:

@@ -403,3 +403,37 @@ def make_html(path: Path, notes: list[Endnote], *, inline_url: str | None = None
 </body></html>"""
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def make_footnoted_pdf(path: Path, notes: list[Endnote], font_path: Path, *, per_page: int = 4) -> Path:
+    """A paper with footnotes at the foot of each page (not an endnote list): `per_page`
+    sentences with superscript marks, then their notes in small type, then a page number."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.add_font("noto", fname=str(font_path))
+    width = pdf.w - pdf.l_margin - pdf.r_margin - 4
+    for page_number, start in enumerate(range(0, len(notes), per_page), 1):
+        pdf.add_page()
+        pdf.set_font("noto", size=10)
+        chunk = notes[start:start + per_page]
+        paragraph = "".join(f"{n.sentence}\x01{n.number}\x02" + ("" if n.chinese else " ") for n in chunk)
+        for line in _wrap(pdf, paragraph.strip(), width):
+            for piece in re.split(r"(\x01\d+\x02)", line):
+                if piece.startswith("\x01"):
+                    pdf.char_vpos = "SUP"
+                    pdf.write(5, piece.strip("\x01\x02"))
+                    pdf.char_vpos = "LINE"
+                elif piece:
+                    pdf.write(5, piece)
+            pdf.ln(5)
+        pdf.set_y(200)
+        pdf.set_font("noto", size=7)
+        for note in chunk:
+            for line in _wrap(pdf, f"{note.number} {note.text}", width):
+                pdf.cell(0, 3.5, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_y(-15)
+        pdf.cell(0, 5, str(page_number), align="C")
+    pdf.output(str(path))
+    return path

@@ -83,6 +83,16 @@ def test_pdf_with_60_endnotes_in_english_and_chinese(pdf_report):
     assert all("1.5 million" not in (item.claim or "") for item in extraction.citations)
 
 
+def test_pdf_with_footnotes_at_the_foot_of_each_page(cjk_font, tmp_path):
+    from tests.reportmaker import make_footnoted_pdf
+
+    notes = endnotes(20, seed=11)
+    path = make_footnoted_pdf(tmp_path / "paper.pdf", notes, cjk_font)
+    extraction = read_citations(path)
+    check_against_made(extraction, notes)
+    assert not any(i.number is None for i in extraction.citations), "no note text is taken for the body"
+
+
 def pdf_report_text(path) -> str:
     from pypdf import PdfReader
 
