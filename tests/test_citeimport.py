@@ -424,3 +424,33 @@ def test_html_notes_under_a_heading_without_links(tmp_path):
     assert found["2"].url == "http://www.xinhuanet.com/2018-04/12/c_1122671234.htm"
     assert (found["2"].title, found["2"].publisher) == ("云从科技与津巴布韦签约", "新华网")
     assert found["2"].claim == "云从科技与津巴布韦签署了协议。"
+
+
+def test_html_saved_by_word_with_footnotes(tmp_path):
+    """Word's "Save as web page": [n] marks linking to #_ftnN, notes in mso footnote divs with back-links."""
+    path = tmp_path / "word.htm"
+    path.write_text("""<html><body lang=EN-GB>
+<div class=WordSection1>
+<p class=MsoNormal>Meiya Pico trained police in thirty countries.<a style='mso-footnote-id:ftn1' href="#_ftn1"
+name="_ftnref1" title=""><span class=MsoFootnoteReference>[1]</span></a> It also sold forensics kits to
+Interpol.<a style='mso-footnote-id:ftn2' href="#_ftn2" name="_ftnref2" title=""><span
+class=MsoFootnoteReference>[2]</span></a></p>
+</div>
+<div style='mso-element:footnote-list'><br clear=all><hr align=left size=1 width="33%">
+<div style='mso-element:footnote' id=ftn1>
+<p class=MsoFootnoteText><a style='mso-footnote-id:ftn1' href="#_ftnref1" name="_ftn1" title=""><span
+class=MsoFootnoteReference>[1]</span></a> Meiya Pico, ‘Training programmes’, Meiya Pico, <a
+href="http://www.meiyapico.com/news/2018/training.html">http://www.meiyapico.com/news/2018/training.html</a>, accessed 4 June 2019.</p>
+</div>
+<div style='mso-element:footnote' id=ftn2>
+<p class=MsoFootnoteText><a style='mso-footnote-id:ftn2' href="#_ftnref2" name="_ftn2" title=""><span
+class=MsoFootnoteReference>[2]</span></a> Interpol, ‘Digital forensics’, <a href="https://www.interpol.int/en/How-we-work/Innovation/Digital-forensics">online</a>.</p>
+</div></div></body></html>""", encoding="utf-8")
+    found = {i.number: i for i in read_citations(path).citations}
+    assert set(found) == {"1", "2"}
+    assert found["1"].url == "http://www.meiyapico.com/news/2018/training.html"
+    assert (found["1"].accessed, found["1"].title, found["1"].publisher) == ("2019-06-04", "Training programmes", "Meiya Pico")
+    assert found["1"].claim == "Meiya Pico trained police in thirty countries."
+    assert found["2"].url == "https://www.interpol.int/en/How-we-work/Innovation/Digital-forensics"
+    assert found["2"].claim == "It also sold forensics kits to Interpol."
+    assert found["2"].note == "[2] Interpol, ‘Digital forensics’, online."
