@@ -313,10 +313,11 @@ W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
-def make_docx(path: Path, notes: list[Endnote]) -> Path:
-    """A Word document whose paragraphs carry real footnotes: references in document.xml,
-    notes in word/footnotes.xml (with the separator notes Word writes), URLs printed in the note
-    or, for every fifth note, only as a hyperlink on the word "online"."""
+def make_docx(path: Path, notes: list[Endnote], kind: str = "footnote") -> Path:
+    """A Word document whose paragraphs carry real footnotes (or, kind="endnote", endnotes):
+    references in document.xml, notes in word/footnotes.xml (word/endnotes.xml) with the
+    separator notes Word writes, URLs printed in the note or, for every fifth note, only as a
+    hyperlink on the word "online"."""
     from xml.sax.saxutils import escape
 
     import docx
@@ -327,11 +328,11 @@ def make_docx(path: Path, notes: list[Endnote]) -> Path:
 
     document = docx.Document()
     document.add_heading("Surveillance companies abroad", level=1)
-    part = Part(PackURI("/word/footnotes.xml"), FOOTNOTES_CT, b"", document.part.package)
-    document.part.relate_to(part, RT.FOOTNOTES)
+    part = Part(PackURI(f"/word/{kind}s.xml"), FOOTNOTES_CT.replace("footnotes", f"{kind}s"), b"", document.part.package)
+    document.part.relate_to(part, RT.FOOTNOTES if kind == "footnote" else RT.ENDNOTES)
     footnotes = [
-        f'<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>',
-        f'<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:footnote>',
+        f'<w:{kind} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:{kind}>',
+        f'<w:{kind} w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:{kind}>',
     ]
     paragraph = None
     for note in notes:
@@ -340,11 +341,11 @@ def make_docx(path: Path, notes: list[Endnote]) -> Path:
         paragraph.add_run(note.sentence)
         reference = parse_xml(
             f'<w:r xmlns:w="{W_NS}"><w:rPr><w:vertAlign w:val="superscript"/></w:rPr>'
-            f'<w:footnoteReference w:id="{note.number}"/></w:r>')
+            f'<w:{kind}Reference w:id="{note.number}"/></w:r>')
         paragraph._p.append(reference)
         if not note.chinese:
             paragraph.add_run(" ")
-        runs = [f'<w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr><w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> </w:t></w:r>']
+        runs = [f'<w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr><w:{kind}Ref/></w:r><w:r><w:t xml:space="preserve"> </w:t></w:r>']
         if note.number % 5 == 0:
             note.link_only = list(note.urls)
             text = note.text
@@ -357,9 +358,9 @@ def make_docx(path: Path, notes: list[Endnote]) -> Path:
             runs.append(f'<w:r><w:t xml:space="preserve">{escape(tail)}</w:t></w:r>')
         else:
             runs.append(f'<w:r><w:t xml:space="preserve">{escape(note.text)}</w:t></w:r>')
-        footnotes.append(f'<w:footnote w:id="{note.number}"><w:p>{"".join(runs)}</w:p></w:footnote>')
+        footnotes.append(f'<w:{kind} w:id="{note.number}"><w:p>{"".join(runs)}</w:p></w:{kind}>')
     part._blob = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                  f'<w:footnotes xmlns:w="{W_NS}" xmlns:r="{R_NS}">{"".join(footnotes)}</w:footnotes>').encode("utf-8")
+                  f'<w:{kind}s xmlns:w="{W_NS}" xmlns:r="{R_NS}">{"".join(footnotes)}</w:{kind}s>').encode("utf-8")
     document.save(str(path))
     return path
 

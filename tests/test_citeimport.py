@@ -99,9 +99,10 @@ def pdf_report_text(path) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
-def test_docx_with_real_footnotes(tmp_path):
+@pytest.mark.parametrize("kind", ["footnote", "endnote"])
+def test_docx_with_real_footnotes(tmp_path, kind):
     notes = endnotes(24, seed=3)
-    path = make_docx(tmp_path / "report.docx", notes)
+    path = make_docx(tmp_path / "report.docx", notes, kind)
     extraction = read_citations(path)
     assert extraction.kind == "docx"
     check_against_made(extraction, notes)
