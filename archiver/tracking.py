@@ -4,6 +4,10 @@ citations, and shows in `status` and reports as untracked, with when and why.
 
 A capture pass never takes an untracked source (archiver.queue leaves it out, and `run --all`
 does not make it due); retracking makes it due at the next pass.
+
+Removing a source's captures is a separate, deliberate act: `untrack_and_purge` untracks it and
+purges every capture through archiver.custody, which seals a "purge" custody event in the chain
+(what was removed, when, why, by whom), so `archiver verify` still passes and lists it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from archiver.models import Source, utcnow
+from archiver.models import Capture, Source, utcnow
 
 
 @dataclass
@@ -54,3 +58,43 @@ def retrack(session: Session, source: Source) -> TrackingChange:
     source.untracked_reason = None
     source.next_due_at = utcnow()
     return TrackingChange(source.url, True, None, None)
+
+
+@dataclass
+class PurgePlan:
+    """What purging a source would remove: its captures, and when they were made."""
+
+    url: str
+    captures: int
+    first: datetime | None
+    last: datetime | None
+
+    def as_json(self) -> dict:
+        return {"url": self.url, "captures": self.captures,
+                "first": self.first.isoformat() if self.first else None,
+                "last": self.last.isoformat() if self.last else None}
+
+
+def purge_plan(session: Session, source: Source) -> PurgePlan:
+    """How many captures a purge of `source` would remove, and their dates (nothing is changed)."""
+    from sqlalchemy import func, select
+
+    mine = select(Capture.started_at).where(Capture.source_id == source.id)
+    count = session.scalar(select(func.count()).select_from(Capture).where(Capture.source_id == source.id))
+    first = session.scalar(mine.order_by(Capture.started_at).limit(1))
+    last = session.scalar(mine.order_by(Capture.started_at.desc()).limit(1))
+    return PurgePlan(source.url, count or 0, first, last)
+
+
+def untrack_and_purge(session: Session, source: Source, reason: str, *, actor: str | None = None):
+    """Untrack `source` and remove every capture of it on the record (archiver.custody.purge_source:
+    a sealed purge event lists each removed record). Returns (TrackingChange, custody.Purged);
+    raises custody.PurgeError without a reason or without captures. The caller commits, then
+    anchors the new chain head (archiver.anchors)."""
+    from archiver.custody import purge_source
+
+    source_id = source.id
+    purged = purge_source(session, source_id, reason, actor=actor)
+    source = session.get(Source, source_id)
+    change = untrack(session, source, f"captures purged: {reason}")
+    return change, purged

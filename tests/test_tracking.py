@@ -214,3 +214,50 @@ def test_datapoint_and_claim_reports_back_each_other(cli):
     assert "dp-cw" in cli("report", "cloudwalk-zw", "--format", "html").output
     every = json.loads(cli("report", "--all", "--format", "json").output)["reports"]
     assert [r["datapoints"][0]["id"] for r in every if r["kind"] == "claim"] == ["dp-cw"]
+
+
+def test_purge_needs_purge_and_yes_and_is_a_custody_event_verify_lists(cli, site):
+    site.pages["/mistake"] = page("A page published by mistake, naming a private person.")
+    site.pages["/keep"] = page("Dahua installed 800 cameras.")
+    mistake, keep = site.url("/mistake"), site.url("/keep")
+    cli("claim", "add", "A claim", "--id", "c")
+    cli("cite", "c", mistake, "--quote", "published by mistake")
+    cli("add", keep)
+    run(cli)
+    cli("run", "--all", "--no-notify")
+    with open_database(cli.db_url)() as session:
+        source_id = session.scalars(select(Source.id).where(Source.url == mistake)).one()
+        before = session.scalar(select(func.count()).select_from(Capture).where(Capture.source_id == source_id))
+        assert before == 2 and session.scalar(select(func.count()).select_from(QuoteCheck)) == 2
+
+    asked = cli("untrack", mistake, "--purge", "--reason", "names a private person", "--json")
+    assert asked.exit_code == 1 and "nothing removed" in asked.output
+    assert json.loads(asked.output[:asked.output.index("}") + 1])["captures"] == 2
+    assert cli("untrack", mistake, "--purge", "--yes").exit_code == 2, "a purge needs a reason"
+    assert cli("untrack", mistake, "--yes").exit_code == 2, "--yes alone purges nothing"
+    assert cli("untrack", mistake, "--reason", "x").exit_code == 0  # untrack alone removes nothing
+    with open_database(cli.db_url)() as session:
+        assert session.scalar(select(func.count()).select_from(Capture).where(Capture.source_id == source_id)) == 2
+
+    done = cli("untrack", mistake, "--purge", "--yes", "--reason", "names a private person", "--by", "editor",
+               "--json")
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.output)
+    assert result["purged"] and len(result["purge"]["captures"]) == 2 and not result["tracked"]
+    with open_database(cli.db_url)() as session:
+        assert session.scalar(select(func.count()).select_from(Capture).where(Capture.source_id == source_id)) == 0
+        assert session.scalar(select(func.count()).select_from(Capture)) == 2, "the other source keeps its captures"
+        assert session.scalar(select(func.count()).select_from(QuoteCheck)) == 0
+        assert session.scalar(select(func.count()).select_from(Citation)) == 1, "the citation stays"
+    verified = cli("verify", "--json")
+    assert verified.exit_code == 0, verified.output
+    report = json.loads(verified.output)
+    assert report["ok"] and report["purged_records"] >= 2
+    [purge] = report["purges"]
+    assert (purge["reason"], purge["actor"], purge["source_url"], purge["captures"]) == (
+        "names a private person", "editor", mistake, 2)
+    assert "removed on purpose" in cli("verify").output
+    row = status(cli)[mistake]
+    assert row["tracked"] is False and row["captures"] == 0 and "names a private person" in row["untracked_reason"]
+    again = cli("untrack", mistake, "--purge", "--yes", "--reason", "again")
+    assert again.exit_code == 1 and "nothing" in again.output

@@ -614,20 +614,64 @@ def open_command(app: App, url: str, capture_id: int | None, output: str | None,
 
 @click.command()
 @click.argument("url")
-@click.option("--reason", help="Why it is no longer tracked (shown in status and show).")
+@click.option("--reason", help="Why it is no longer tracked (shown in status and show; written in the chain with --purge).")
+@click.option("--purge", is_flag=True,
+              help="Also remove every capture of URL from the archive, on the record: a custody event in the "
+                   "hash chain says what was removed, when, why and by whom (`archiver verify` lists it). "
+                   "Needs --yes and --reason; without --yes, only says what would go.")
+@click.option("--yes", is_flag=True, help="Confirm --purge.")
+@click.option("--by", "actor", help="With --purge: who removes them (written in the custody event).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_app
-def untrack(app: App, url: str, reason: str | None, as_json: bool) -> None:
+def untrack(app: App, url: str, reason: str | None, as_json: bool, purge: bool = False, yes: bool = False,
+            actor: str | None = None) -> None:
     """Stop capturing URL. Every capture, its state and its citations are kept; `archiver
-    retrack URL` starts again."""
+    retrack URL` starts again. Captures are only ever removed with --purge --yes."""
     from archiver.tracking import untrack as untrack_source
 
+    if (yes or actor) and not purge:
+        fail("--yes and --by go with --purge", code=2)
+    if purge:
+        _purge(app, url, reason, yes, actor, as_json)
+        return
     with app.sessions.begin() as session:
         change = untrack_source(session, tracked_source(session, url), reason).as_json()
     if as_json:
         print_json(change)
     else:
         click.echo(f"{'untracked' if change['changed'] else 'already untracked'}: {change['url']}")
+
+
+def _purge(app: App, url: str, reason: str | None, yes: bool, actor: str | None, as_json: bool) -> None:
+    """`untrack --purge`: say what would go; with --yes, untrack and purge on the record."""
+    from archiver.custody import PurgeError
+    from archiver.tracking import purge_plan, untrack_and_purge
+
+    if not (reason or "").strip():
+        fail("a purge needs --reason: it is written in the chain for whoever checks the archive later", code=2)
+    with app.sessions() as session:
+        plan = purge_plan(session, tracked_source(session, url))
+    if not yes:
+        if as_json:
+            print_json({**plan.as_json(), "purged": False})
+        else:
+            click.echo(f"would remove {plan.captures} capture(s) of {plan.url}"
+                       + (f", made {when(plan.first)} to {when(plan.last)} UTC" if plan.captures else ""))
+        fail("nothing removed: add --yes to purge them (the removal is written in the chain)")
+    try:
+        with app.sessions.begin() as session:
+            change, purged = untrack_and_purge(session, tracked_source(session, url), reason, actor=actor)
+            data = {**change.as_json(), "purged": True, "purge": purged.as_json()}
+    except PurgeError as exc:
+        fail(str(exc))
+    from archiver.anchors import anchor_quietly
+
+    anchor_quietly(app.sessions, app.config, "untrack --purge")
+    if as_json:
+        print_json(data)
+    else:
+        click.echo(f"untracked {data['url']} and removed {len(purged.captures)} capture(s) on the record "
+                   f"(purge event {purged.event_id}); `archiver verify` lists it")
 
 
 @click.command()
