@@ -30,6 +30,7 @@ from urllib.parse import quote
 import httpx
 
 from archiver.config import FetchConfig
+from archiver.content_coding import BoundedDecoder, CodingError, TooLarge
 
 log = logging.getLogger(__name__)
 
@@ -526,19 +527,34 @@ class Fetcher:
                                                   f"{result.server_ip}, {problem} (its DNS answer changed after the check)")
 
     async def _read_body(self, result: FetchResult, response: httpx.Response) -> None:
-        """Read the decoded body, keeping at most `max_bytes` bytes; what arrived stays on `result`."""
+        """Read and decode the body, keeping at most `max_bytes` bytes; what arrived stays on `result`.
+
+        The limit holds on the wire and for every layer of compression undone, as the bytes
+        stream in (archiver.content_coding), so a compression bomb stops at the limit too.
+        """
         limit = self.config.max_bytes
-        body = bytearray()
+        host = response.request.url.host
+        codings = response.headers.get_list("content-encoding", split_commas=True)
+        decoder = None
         try:
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > limit:
-                    del body[limit:]
-                    result.truncated = True
-                    raise _Failure("too_large", f"page larger than the {_size(limit)} limit; "
-                                                f"kept the first {_size(limit)}")
+            decoder = BoundedDecoder(codings, limit)
+            async for chunk in response.aiter_raw():
+                decoder.feed(chunk)
+            decoder.finish()
+        except TooLarge as exc:
+            result.truncated = True
+            if exc.layer is None:
+                raise _Failure("too_large", f"page larger than the {_size(limit)} limit; "
+                                            f"kept the first {_size(limit)}") from None
+            raise _Failure("too_large", f"page larger than the {_size(limit)} limit once its {exc.layer} compression "
+                                        f"is undone (Content-Encoding: {', '.join(decoder.codings)}); kept the first "
+                                        f"{_size(len(decoder.body))}") from None
+        except CodingError as exc:
+            raise _Failure("protocol", f"{host} sent a compressed page that could not be decompressed "
+                                       f"({exc.coding}: {exc.reason})") from None
         finally:
-            result.body = bytes(body)
+            if decoder is not None:
+                result.body = bytes(decoder.body)
 
 
 def _same_address_key(url: str) -> str | None:
