@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import logging
 import os
 import time
@@ -32,7 +31,8 @@ from archiver import TOOL_NAME, __version__, plugins, submissions
 from archiver.anchors import anchor_quietly
 from archiver.chain import add_captures
 from archiver.config import Config
-from archiver.extract import Extracted, extract
+from archiver.extract import Extracted
+from archiver.limits import PageLimits
 from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.models import Capture, Run, Source, utcnow
 from archiver.pool import ExtractionPool, WorkerCrashed
@@ -47,7 +47,7 @@ from archiver.queue import (
 )
 from archiver.stopping import Stop, abandoned
 from archiver.store import Packed, get_texts, put_blobs, sha256_hex
-from archiver.tasks import Judging, extract_and_judge
+from archiver.tasks import Judging, extract_and_judge, extract_visible
 from archiver.verdict import Snapshot, Verdict, judge
 
 log = logging.getLogger(__name__)
@@ -258,7 +258,7 @@ class Pipeline:
     async def extract_visible(self, body: bytes, content_type: str | None, url: str) -> Extracted:
         """Extract a page's visible text only (no main text), in the pool: what a site's
         not-found and home pages are compared by."""
-        return await self.pool.call(functools.partial(extract, body, content_type, url, main_text=False))
+        return await self.pool.call(extract_visible, body, content_type, url)
 
     async def extract_and_judge(
         self, job: Job, result: FetchResult, hops: list, body_sha: str, follows_refresh: bool
@@ -398,8 +398,8 @@ def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_s
         page_title=extracted.title if extracted else (prev.page_title if reused else None),
         published=extracted.published if extracted else (prev.published if reused else None),
         not_modified=result.not_modified,
-        error_kind=outcome.error_kind or result.error_kind,
-        error=outcome.error or result.error or (extracted.error if extracted else None),
+        error_kind=outcome.error_kind or result.error_kind or (extracted.error_kind if extracted else None),
+        error="; ".join(filter(None, [outcome.error or result.error, extracted.error if extracted else None])) or None,
         verdict=verdict.state if verdict else None,
         verdict_reason=verdict.reason if verdict else None,
         similarity=verdict.similarity if verdict else None,
@@ -511,7 +511,8 @@ def extraction_pool(config: Config) -> ExtractionPool:
     """The extraction processes for passes run with `config` (archiver.pool): one per core
     unless [capture] extract_workers says otherwise. They start when a page first needs
     extracting, so a pass with nothing new to read starts none."""
-    return ExtractionPool(config.capture.extract_workers or os.cpu_count() or 1)
+    return ExtractionPool(config.capture.extract_workers or os.cpu_count() or 1,
+                          page_limits=PageLimits.from_config(config.capture))
 
 
 def count_due(session: Session, everything: bool = False, source_ids: list[int] | None = None) -> int:

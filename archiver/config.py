@@ -50,6 +50,9 @@ class CaptureConfig:
     default_interval_hours: float = 24.0
     extract_workers: int = 0
     batch_size: int = 200
+    extract_max_bytes: int = 2 * 1024 * 1024
+    extract_timeout: float = 120.0
+    worker_memory_mb: int = 2048
 
 
 @dataclass
@@ -241,6 +244,10 @@ def _validate(config: Config) -> None:
         (config.fetch.max_redirects >= 0, "[fetch] max_redirects cannot be negative"),
         (config.wayback.max_per_minute > 0, "[wayback] max_per_minute must be positive"),
         (config.capture.default_interval_hours > 0, "[capture] default_interval_hours must be positive"),
+        (config.capture.extract_max_bytes >= 64 * 1024, "[capture] extract_max_bytes must be at least 65536 (64 KB)"),
+        (config.capture.extract_timeout >= 0, "[capture] extract_timeout cannot be negative (0 turns it off)"),
+        (config.capture.worker_memory_mb == 0 or config.capture.worker_memory_mb >= 512,
+         "[capture] worker_memory_mb must be at least 512 (0 turns the limit off)"),
         (config.schedule.lease_seconds > 0, "[schedule] lease_seconds must be positive"),
         (config.schedule.due_check_seconds >= 0, "[schedule] due_check_seconds cannot be negative (0 turns it off)"),
         (config.schedule.wayback_interval_seconds > 0, "[schedule] wayback_interval_seconds must be positive"),

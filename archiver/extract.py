@@ -26,6 +26,7 @@ from urllib.parse import urljoin
 import lxml.html
 from lxml import etree
 
+from archiver import limits
 from archiver.decode import decode_body
 
 LOGGER = logging.getLogger(__name__)
@@ -144,7 +145,9 @@ class Extracted:
     full_text: all visible text (the <title> first), normalised the same way.
     published: YYYY-MM-DD when found. meta_refresh: absolute target of a
     <meta http-equiv="refresh"> with a delay of at most 30 seconds. error: why extraction
-    failed, in words a researcher understands; extract() never raises.
+    failed, or what it left out (a page read from a bounded prefix), in words a researcher
+    understands; extract() never raises. error_kind: "extraction" when the page passed the
+    worker's time or memory limit (archiver.limits), so the text is missing, not empty.
     """
 
     kind: str
@@ -155,6 +158,7 @@ class Extracted:
     meta_refresh: str | None = None
     full_text: str = ""
     error: str | None = None
+    error_kind: str | None = None
 
 
 def preload_fallback_stoplists() -> None:
@@ -193,10 +197,18 @@ def extract(body: bytes, content_type: str | None, url: str, *, main_text: bool 
         if kind == "pdf":
             return _extract_pdf(body)
         if kind == "text":
+            body, note = bounded_markup(body, limits.current().html_bytes, set_aside=False)
             decoded = decode_body(body, content_type)
             text = normalise_text(decoded.text)
-            return Extracted("text", text, charset=decoded.charset, full_text=text)
+            return Extracted("text", text, charset=decoded.charset, full_text=text, error=note)
         return Extracted("other", "")
+    except limits.PageTooCostly as exc:
+        LOGGER.warning("%s: %s", url, exc.message)
+        return Extracted(kind, "", error=exc.message, error_kind="extraction")
+    except MemoryError:
+        message = limits.memory_message()
+        LOGGER.warning("%s: %s", url, message)
+        return Extracted(kind, "", error=message, error_kind="extraction")
     except Exception as exc:  # noqa: BLE001 - one odd page must never stop a run
         LOGGER.exception("text extraction failed for %s", url)
         return Extracted(kind, "", error=f"could not extract text: {type(exc).__name__}: {exc}")
@@ -230,16 +242,17 @@ def _kind(body: bytes, content_type: str | None) -> str:
 
 
 def _extract_html(body: bytes, content_type: str | None, url: str, main_text: bool = True) -> Extracted:
+    body, note = bounded_markup(body, limits.current().html_bytes)
     decoded = decode_body(body, content_type)
     tree = _parse_html(decoded.text)
     if tree is None:
-        return Extracted("html", "", charset=decoded.charset)
+        return Extracted("html", "", charset=decoded.charset, error=note)
 
     page_title = _clean_title(tree.findtext(".//title"))
     full_text = _stable_text("\n".join(filter(None, [page_title, _visible_text(tree, INVISIBLE)])))
     refresh = _meta_refresh(tree, url)
     if not main_text:
-        return Extracted("html", "", page_title, None, decoded.charset, refresh, full_text)
+        return Extracted("html", "", page_title, None, decoded.charset, refresh, full_text, note)
 
     _unwrap_layout_tables(tree)
     import trafilatura  # imported on first use: a pass extracts in its worker processes, not in the main one
@@ -260,7 +273,70 @@ def _extract_html(body: bytes, content_type: str | None, url: str, main_text: bo
         text = _stable_text(_visible_text(tree, FURNITURE))
     title = _clean_title(document.title if document is not None else None) or page_title
     published = _publication_date(text, full_text, document.date if document is not None else None)
-    return Extracted("html", text, title, published, decoded.charset, refresh, full_text)
+    return Extracted("html", text, title, published, decoded.charset, refresh, full_text, note)
+
+
+# Elements set aside before a page over the limit is cut: a reader never sees their content,
+# and they make up most of the bytes of many large pages (inline scripts and styles, JSON).
+_SET_ASIDE = re.compile(rb"<!--|<(script|style|svg|template)(?=[\s/>])", re.I)
+_CLOSERS = {name: re.compile(rb"</" + name + rb"\s*>", re.I) for name in (b"script", b"style", b"svg", b"template")}
+# Bytes a cut may fall just before: ASCII bytes that are never part of a GBK, GB18030, Big5,
+# Shift_JIS or UTF-8 multi-byte character, so the prefix stays valid in the page's encoding.
+_CUT_BEFORE = re.compile(rb"[<\s>]")
+_CUT_SEARCH = 64 * 1024
+
+
+def bounded_markup(body: bytes, limit: int, set_aside: bool = True) -> tuple[bytes, str | None]:
+    """The part of a page the extractor reads, at most `limit` bytes, and a note saying what
+    was left out (None when the page is within the limit).
+
+    A larger HTML page first loses its scripts, styles, SVG, templates and comments (with
+    `set_aside`); what is still over the limit is cut just before a tag or a space, so that no
+    character is split. Linear in the size of the page, and stops reading once it has enough.
+    """
+    if len(body) <= limit:
+        return body, None
+    size = len(body)
+    kept = body
+    if set_aside:
+        parts, length, pos = [], 0, 0
+        while True:
+            match = _SET_ASIDE.search(body, pos)
+            stop = match.start() if match else size
+            take = min(stop, pos + limit + 1 - length)
+            parts.append(body[pos:take])
+            length += take - pos
+            if length > limit or match is None:
+                pos = take
+                break
+            if match.group(1) is None:
+                end = body.find(b"-->", match.end())
+                pos = size if end < 0 else end + 3
+            else:
+                close = _CLOSERS[match.group(1).lower()].search(body, match.end())
+                pos = size if close is None else close.end()
+            if pos >= size:
+                break
+        kept = b"".join(parts)
+        if len(kept) <= limit and pos >= size:
+            return kept, (f"this page's {_size(size)} of HTML is {_size(len(kept))} without its scripts, styles "
+                          "and comments; its text was extracted from that ([capture] extract_max_bytes)")
+    cut = limit
+    window = kept[max(0, limit - _CUT_SEARCH):limit]
+    found = [m.start() for m in _CUT_BEFORE.finditer(window)]
+    if found:
+        cut = max(0, limit - _CUT_SEARCH) + found[-1]
+    what = "HTML" if set_aside else "text"
+    aside = " (scripts, styles and comments set aside)" if set_aside else ""
+    return kept[:cut], (f"text extracted from the first {_size(limit)} of this page's {_size(size)} of {what}"
+                        f"{aside}, to keep extraction bounded ([capture] extract_max_bytes)")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}".replace(".0 ", " ")
+    return f"{n} bytes"
 
 
 def _parse_html(markup: str):

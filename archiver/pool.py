@@ -30,6 +30,8 @@ import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
 
+from archiver import limits
+
 PRELOAD = ["archiver.forkserver_preload"]
 PARENT_CHECK_SECONDS = 1.0
 
@@ -39,21 +41,25 @@ class WorkerCrashed(Exception):
     the kernel's OOM killer): the page itself kills the extractor."""
 
 
-def make_pool(workers: int, preload: list[str] | None = None) -> concurrent.futures.ProcessPoolExecutor:
+def make_pool(workers: int, preload: list[str] | None = None,
+              page_limits: limits.PageLimits | None = None) -> concurrent.futures.ProcessPoolExecutor:
     """A pool of `workers` extraction processes started from the preloaded fork server; each
-    ignores SIGINT/SIGTERM and exits on its own when the calling process is gone."""
+    ignores SIGINT/SIGTERM, exits on its own when the calling process is gone, and bounds what
+    one page may cost it (archiver.limits: markup read, time, memory)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(preload or PRELOAD)
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                  initializer=start_worker, initargs=(os.getpid(),))
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=start_worker,
+        initargs=(os.getpid(), page_limits or limits.PageLimits()))
 
 
-def start_worker(pid: int) -> None:
-    """Worker start-up: leave SIGINT and SIGTERM to the pass (see the module docstring), and
-    exit as soon as the process running the pass (`pid`) is gone."""
+def start_worker(pid: int, page_limits: limits.PageLimits | None = None) -> None:
+    """Worker start-up: leave SIGINT and SIGTERM to the pass (see the module docstring), exit
+    as soon as the process running the pass (`pid`) is gone, and set the page limits."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     exit_with_parent(pid)
+    limits.start_worker(page_limits or limits.PageLimits())
 
 
 def exit_with_parent(pid: int) -> None:
@@ -87,9 +93,11 @@ class ExtractionPool:
     extracted as if nothing had happened.
     """
 
-    def __init__(self, workers: int, preload: list[str] | None = None) -> None:
+    def __init__(self, workers: int, preload: list[str] | None = None,
+                 page_limits: limits.PageLimits | None = None) -> None:
         self.workers = max(1, workers)
         self.preload = preload or PRELOAD
+        self.page_limits = page_limits or limits.PageLimits()
         self.replaced = 0
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
         self._alone: concurrent.futures.ProcessPoolExecutor | None = None
@@ -109,7 +117,7 @@ class ExtractionPool:
             self._alone_lock = asyncio.Lock()
         async with self._alone_lock:
             if self._alone is None:
-                self._alone = make_pool(1, self.preload)
+                self._alone = make_pool(1, self.preload, self.page_limits)
             alone = self._alone
             try:
                 return await loop.run_in_executor(alone, function, *args)
@@ -121,7 +129,7 @@ class ExtractionPool:
 
     def _current(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = make_pool(self.workers, self.preload)
+            self._executor = make_pool(self.workers, self.preload, self.page_limits)
         return self._executor
 
     def _replace(self, broken: concurrent.futures.ProcessPoolExecutor) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from archiver import limits
 from archiver.blobs import Packed, pack
 from archiver.extract import Extracted, extract
 from archiver.verdict import Snapshot, Verdict, judge
@@ -53,10 +54,32 @@ def extract_and_judge(
     The verdict is None when the page sends the browser elsewhere with a meta refresh and
     `judging.follows_refresh`: the pass fetches that page and judges it instead. The not-found
     page counts when the text changed or the request was redirected, the home page when it was
-    redirected. The returned Extracted has no full_text."""
+    redirected. The returned Extracted has no full_text.
+
+    A page past the worker's time or memory limit (archiver.limits) comes back with an
+    "extraction" error and is judged unreachable: its text is missing, not empty."""
     current = judging.current
     url = current.final_url or current.requested_url
+    try:
+        with limits.deadline():
+            return _extract_and_judge(body, content_type, judging, url)
+    except (limits.PageTooCostly, MemoryError) as exc:
+        # Past the worker's time or memory limit: the body is stored, the text is missing (not
+        # empty, which would read as an emptied article), and the last good capture stands.
+        message = exc.message if isinstance(exc, limits.PageTooCostly) else limits.memory_message()
+        extracted = Extracted("other", "", error=message, error_kind="extraction")
+        failed = dataclasses.replace(current, error_kind="extraction", error=message)
+        verdict = judge(judging.previous, failed, min_body_chars=judging.min_body_chars)
+        return extracted, pack(body, current.body_sha256), None, verdict
+
+
+def _extract_and_judge(
+    body: bytes, content_type: str | None, judging: Judging, url: str
+) -> tuple[Extracted, Packed, Packed | None, Verdict | None]:
+    current = judging.current
     extracted, packed, text = extract_and_pack(body, content_type, url, current.body_sha256)
+    if extracted.error_kind:
+        current = dataclasses.replace(current, error_kind=extracted.error_kind, error=extracted.error)
     verdict = None
     if not (judging.follows_refresh and extracted.meta_refresh and extracted.meta_refresh != url):
         current = dataclasses.replace(
@@ -73,3 +96,13 @@ def extract_and_judge(
         )
     extracted.full_text = ""
     return extracted, packed, text, verdict
+
+
+def extract_visible(body: bytes, content_type: str | None, url: str) -> Extracted:
+    """extract() a page's visible text only (main_text=False), within the worker's time limit:
+    how a site's not-found and home pages are read."""
+    try:
+        with limits.deadline():
+            return extract(body, content_type, url, main_text=False)
+    except limits.PageTooCostly as exc:
+        return Extracted("other", "", error=exc.message, error_kind="extraction")

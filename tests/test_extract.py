@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from archiver.extract import Extracted, extract, normalise_text
+from archiver.extract import Extracted, bounded_markup, extract, normalise_text
 
 DATA = Path(__file__).parent / "data" / "extract"
 GOV_URL = "http://www.example.gov.cn/zcwj/2023-11/08/content_123.htm"
@@ -434,3 +434,52 @@ def test_normalise_text_is_idempotent():
         once = normalise_text(text)
         assert normalise_text(once) == once, repr(text)
     assert normalise_text("") == ""
+
+
+# --- pages over the extraction limit (archiver.limits, [capture] extract_max_bytes) ----------
+
+
+def test_a_large_page_is_read_without_its_scripts_styles_and_comments_and_says_so():
+    script = "<script>var data = " + "[1,2,3]," * 400_000 + ";</script>"  # 3.2 MB of inline data
+    body = (f"<html><head><title>公报</title><style>p {{ color: red }}</style></head><body>{script}<!-- {'x' * 100_000} -->"
+            "<article><p>二〇二三年国民经济和社会发展统计公报：全年国内生产总值稳步增长。</p>"
+            "<p>The bureau published the figures for the quarter.</p></article></body></html>").encode("gbk")
+    result = extract(body, "text/html; charset=gbk", "http://stats.example/report")
+    assert "全年国内生产总值稳步增长" in result.text and "figures for the quarter" in result.text
+    assert re.fullmatch(r"this page's 3\.1 MB of HTML is \d+ bytes without its scripts, styles and comments; its text "
+                        r"was extracted from that \(\[capture\] extract_max_bytes\)", result.error)
+    assert result.error_kind is None
+
+
+def test_a_page_still_over_the_limit_is_read_from_a_prefix_that_splits_no_character():
+    paragraph = "<p>二〇二三年国民经济和社会发展统计公报，全年国内生产总值稳步增长，粮食产量创历史新高。</p>\n"
+    body = ("<html><head><meta charset='gb2312'></head><body>" + paragraph * 40_000 + "</body></html>").encode("gbk")
+    kept, note = bounded_markup(body, 1024 * 1024)
+    assert len(kept) <= 1024 * 1024 and body.startswith(kept)
+    kept.decode("gb18030")  # no character cut in half
+    assert note == (f"text extracted from the first 1 MB of this page's {len(body) / 1024 / 1024:.1f} MB of HTML "
+                    "(scripts, styles and comments set aside), to keep extraction bounded ([capture] extract_max_bytes)")
+
+
+def test_a_prefix_of_text_without_tags_is_cut_at_a_space():
+    kept, note = bounded_markup(b"<p>" + b"word " * 500_000, 100_000)
+    assert kept.endswith(b"word") and len(kept) <= 100_000 and note
+
+
+def test_an_unclosed_script_hides_the_rest_of_the_page_as_in_a_browser():
+    body = b"<html><body><p>before</p><script>" + b"x" * 200_000
+    kept, note = bounded_markup(body, 100_000)
+    assert kept == b"<html><body><p>before</p>" and "without its scripts" in note
+
+
+def test_pages_within_the_limit_are_read_whole_without_a_note():
+    body = b"<html><body>" + b"<script>1</script><p>text</p>" * 1000 + b"</body></html>"
+    assert bounded_markup(body, len(body)) == (body, None)
+
+
+def test_plain_text_over_the_limit_is_read_from_a_prefix():
+    body = ("统计公报 " * 1_000_000).encode("utf-8")  # 13 MB
+    result = extract(body, "text/plain; charset=utf-8", "http://stats.example/a.txt")
+    assert result.kind == "text" and result.text.startswith("统计公报")
+    assert len(result.text) < 2 * 1024 * 1024
+    assert result.error.startswith("text extracted from the first 2 MB of this page's 12.4 MB of text")
