@@ -52,7 +52,7 @@ class CaptureConfig:
     batch_size: int = 200
     extract_max_bytes: int = 2 * 1024 * 1024
     extract_timeout: float = 120.0
-    worker_memory_mb: int = 2048
+    worker_memory_mb: int = 1024
 
 
 @dataclass

@@ -35,7 +35,7 @@ class PageLimits:
 
     html_bytes: int = 2 * MB
     seconds: float = 120.0
-    memory_bytes: int = 2048 * MB
+    memory_bytes: int = 1024 * MB
 
     @classmethod
     def from_config(cls, capture) -> "PageLimits":
