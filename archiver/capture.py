@@ -321,7 +321,9 @@ class Pipeline:
         body_sha = None
         body: bytes | Packed | None = result.body or None
         text_blob = None
-        if result.body and result.status is not None:
+        # A failed fetch (cut at max_bytes, broken off, timed out) is stored as received, not read:
+        # its verdict is unreachable whatever it says, and reading a cut 50 MB body costs a worker.
+        if result.body and result.status is not None and not result.error_kind:
             body_sha = sha256_hex(result.body)
             if prev is not None and body_sha == prev.snapshot.body_sha256 and result.status == prev.snapshot.status:
                 text = full_text = prev.snapshot.text
@@ -341,7 +343,7 @@ class Pipeline:
                     body_sha = sha256_hex(result.body) if result.body else None
                     body = result.body or None
                     extracted = text_blob = None
-                    if result.body and result.status is not None:
+                    if result.body and result.status is not None and not result.error_kind:
                         try:
                             extracted, body, text_blob, verdict = await self.extract_and_judge(
                                 job, result, hops, body_sha, False)

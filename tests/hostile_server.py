@@ -49,12 +49,17 @@ def _page(title: str, text: str, charset: str = "utf-8") -> bytes:
             f"<h1>{title}</h1><p>{text}</p></article></body></html>").encode(charset)
 
 
-def _compressed(make: Callable[[], object], method: str, source: Iterator[bytes]) -> Iterator[bytes]:
-    compressor = make()
-    for block in source:
-        out = getattr(compressor, method)(block)
+def _compressed(compress: Callable[[bytes], bytes], flush: Callable[[], bytes],
+                source: Iterator[bytes]) -> Iterator[bytes]:
+    """`source` compressed, flushed every 16 pieces so that the output flows while it is made
+    (a compressor fed zeros would otherwise keep gigabytes of them to itself)."""
+    for count, block in enumerate(source, start=1):
+        out = compress(block)
+        if count % 16 == 0:
+            out += flush()
         if out:
             yield out
+    yield flush()
 
 
 def _zeros(megabytes: int = 10 * 1024) -> Iterator[bytes]:
@@ -100,11 +105,13 @@ def gzip_stream(source: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def brotli_stream(source: Iterator[bytes]) -> Iterator[bytes]:
-    return _compressed(lambda: brotli.Compressor(quality=1), "process", source)
+    compressor = brotli.Compressor(quality=1)
+    return _compressed(compressor.process, compressor.flush, source)
 
 
 def zstd_stream(source: Iterator[bytes]) -> Iterator[bytes]:
-    return _compressed(lambda: zstandard.ZstdCompressor(level=1).compressobj(), "compress", source)
+    compressor = zstandard.ZstdCompressor(level=1).compressobj()
+    return _compressed(compressor.compress, lambda: compressor.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK), source)
 
 
 def _endless(piece: bytes) -> Iterator[bytes]:
