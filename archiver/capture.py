@@ -333,6 +333,8 @@ class Pipeline:
                     extracted, body, text_blob, verdict = await self.extract_and_judge(job, result, hops, body_sha, True)
                 except WorkerCrashed as exc:
                     return _crashed(job, result, hops, body_sha, exc)
+                if extracted.error_kind:
+                    return _unread(job, result, hops, body_sha, body, extracted)
                 if verdict is None:  # a meta refresh to follow
                     followed = await self.fetcher.fetch(extracted.meta_refresh)
                     hops = hops + [(0, extracted.meta_refresh)] + [(h.status, h.location) for h in followed.redirects]
@@ -349,6 +351,8 @@ class Pipeline:
                                 job, result, hops, body_sha, False)
                         except WorkerCrashed as exc:
                             return _crashed(job, result, hops, body_sha, exc)
+                        if extracted.error_kind:
+                            return _unread(job, result, hops, body_sha, body, extracted)
                 if extracted is not None:
                     text, kind = extracted.text, extracted.kind
         title = extracted.title if extracted else (prev.page_title if prev and text else None)
@@ -371,6 +375,16 @@ def _crashed(job: Job, result: FetchResult, hops: list, body_sha: str | None, ex
              f"the HTML or PDF libraries: {exc}); the page as received is stored")
     return Outcome(job, result, None, "", None, error=error, error_kind="extract_crash", hops=hops,
                    body_sha256=body_sha, body=result.body or None, body_size=len(result.body) if result.body else None)
+
+
+def _unread(job: Job, result: FetchResult, hops: list, body_sha: str | None, body: Packed,
+            extracted: Extracted) -> Outcome:
+    """The outcome of a page past the extraction worker's time or memory limit (archiver.limits):
+    its body is stored, its text is not read, and its source keeps its state."""
+    size = len(result.body) if result.body else None
+    result.body = b""  # the worker packed it
+    return Outcome(job, result, None, "", None, error=extracted.error, error_kind=extracted.error_kind, hops=hops,
+                   body_sha256=body_sha, body=body, body_size=size)
 
 
 def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_sha: str | None, text_sha: str | None) -> Capture:

@@ -57,20 +57,16 @@ def extract_and_judge(
     redirected. The returned Extracted has no full_text.
 
     A page past the worker's time or memory limit (archiver.limits) comes back with an
-    "extraction" error and is judged unreachable: its text is missing, not empty."""
+    "extraction" error (Extracted.error_kind), its body packed and no verdict: its text is
+    missing, not empty, and must not be judged as an emptied page."""
     current = judging.current
     url = current.final_url or current.requested_url
     try:
         with limits.deadline():
             return _extract_and_judge(body, content_type, judging, url)
     except (limits.PageTooCostly, MemoryError) as exc:
-        # Past the worker's time or memory limit: the body is stored, the text is missing (not
-        # empty, which would read as an emptied article), and the last good capture stands.
         message = exc.message if isinstance(exc, limits.PageTooCostly) else limits.memory_message()
-        extracted = Extracted("other", "", error=message, error_kind="extraction")
-        failed = dataclasses.replace(current, error_kind="extraction", error=message)
-        verdict = judge(judging.previous, failed, min_body_chars=judging.min_body_chars)
-        return extracted, pack(body, current.body_sha256), None, verdict
+        return Extracted("other", "", error=message, error_kind="extraction"), pack(body, current.body_sha256), None, None
 
 
 def _extract_and_judge(
@@ -79,7 +75,7 @@ def _extract_and_judge(
     current = judging.current
     extracted, packed, text = extract_and_pack(body, content_type, url, current.body_sha256)
     if extracted.error_kind:
-        current = dataclasses.replace(current, error_kind=extracted.error_kind, error=extracted.error)
+        return extracted, packed, text, None
     verdict = None
     if not (judging.follows_refresh and extracted.meta_refresh and extracted.meta_refresh != url):
         current = dataclasses.replace(

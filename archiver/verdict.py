@@ -124,7 +124,6 @@ FETCH_ERRORS = {
     "too_many_redirects": "too many redirects (often a cookie or anti-bot check)",
     "redirect_loop": "the redirects go round in a loop (often a cookie or anti-bot check)",
     "private_address": "the address is private and the configuration does not allow fetching it",
-    "extraction": "the page's text could not be read within the archiver's time or memory limits",
     "other": "the fetch failed",
 }
 
