@@ -548,13 +548,13 @@ class Fetcher:
                                             f"kept the first {_size(limit)}") from None
             raise _Failure("too_large", f"page larger than the {_size(limit)} limit once its {exc.layer} compression "
                                         f"is undone (Content-Encoding: {', '.join(decoder.codings)}); kept the first "
-                                        f"{_size(len(decoder.body))}") from None
+                                        f"{_size(decoder.size)}") from None
         except CodingError as exc:
             raise _Failure("protocol", f"{host} sent a compressed page that could not be decompressed "
                                        f"({exc.coding}: {exc.reason})") from None
         finally:
             if decoder is not None:
-                result.body = bytes(decoder.body)
+                result.body = decoder.getvalue()
 
 
 def _same_address_key(url: str) -> str | None:
