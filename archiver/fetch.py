@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf;q=0.9,*/*;q=0.8"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# The most header bytes httpcore reads before giving up on a response ("Receive buffer too long").
+MAX_HEADER_BYTES = 100 * 1024
 # Idle per-host connection pools kept, per request slot (see Fetcher._pool).
 IDLE_SITES_PER_SLOT = 2
 ERROR_KINDS = (
@@ -234,10 +236,17 @@ def _failure_from(exc: httpx.HTTPError, url: httpx.URL, config: FetchConfig) -> 
                 return _Failure("connect", f"could not connect to {host} port {url.port or _default_port(url)}: "
                                            "the connection was refused (nothing is listening there, or a firewall blocks it)")
             return _Failure("connect", f"could not connect to {host}: {text}")
+        if _caused_by(exc, ConnectionResetError) is not None or isinstance(exc, httpx.ReadError):
+            detail = f": {exc}" if str(exc) else ""
+            return _Failure("connect", f"the connection to {host} broke off in the middle of the answer "
+                                       f"(reset by the server or the network{detail})")
         return _Failure("connect", f"the connection to {host} broke off: {text}")
     if isinstance(exc, httpx.DecodingError):
         return _Failure("protocol", f"{host} sent a compressed page that could not be decompressed: {text}")
     if isinstance(exc, httpx.ProtocolError):
+        if "receive buffer too long" in text.lower():
+            return _Failure("protocol", f"{host} sent response headers larger than an HTTP client accepts "
+                                        f"(over {_size(MAX_HEADER_BYTES)}: a 1 MB header line, thousands of headers)")
         return _Failure("protocol", f"{host} sent an answer that is not valid HTTP: {text}")
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
         return _Failure("bad_url", f"not a web address that can be fetched: {url} ({text})")
