@@ -28,10 +28,11 @@ FILLER = b"<p>" + b"The bureau published the figures for the quarter and the nam
 
 
 # Where the refusal tests redirect to: each names this machine (or "any address", which Linux
-# treats as this machine) in a form an address check might miss. Never connected to.
+# takes for this machine) in a form an address check might miss. {port} is a trap listener's.
 PRIVATE_TARGETS = [
-    "http://127.0.0.1/", "http://[::1]/", "http://0.0.0.0/", "http://2130706433/", "http://0x7f.1/",
-    "http://[::ffff:127.0.0.1]/", "http://localhost/", "http://127.1/", "http://017700000001/",
+    "http://127.0.0.1:{port}/", "http://[::1]:{port}/", "http://0.0.0.0:{port}/", "http://2130706433:{port}/",
+    "http://0x7f.1:{port}/", "http://[::ffff:127.0.0.1]:{port}/", "http://localhost:{port}/", "http://127.1:{port}/",
+    "http://017700000001:{port}/",
 ]
 
 
@@ -189,6 +190,11 @@ def _fixed(status: str, body: bytes, content_type: str = "text/html; charset=utf
     return Answer(_head(status, headers, len(body), content_type), lambda: iter([body]))
 
 
+def redirect(location: str, status: str = "302 Found") -> Answer:
+    """An answer sending the client to `location`."""
+    return _fixed(status, b"", headers=[("Location", location)])
+
+
 def _made(make: Callable[[], bytes], content_type: str) -> Answer:
     """A large body made when first asked for, then kept (sent without a Content-Length)."""
     made: list[bytes] = []
@@ -222,10 +228,10 @@ def attacks(base: str) -> dict[str, Answer]:
         "/large/with-length": Answer(_head(length=200 * 1024 * 1024), lambda: _endless(FILLER * 64)),
         "/large/without-length": Answer(_head(), lambda: _endless(FILLER * 64)),
         "/drip": Answer(_head(length=1000), lambda: _endless(b"x"), drip=1.0),
-        "/loop/a": _fixed("302 Found", b"", headers=[("Location", "/loop/b")]),
-        "/loop/b": _fixed("302 Found", b"", headers=[("Location", "/loop/a")]),
-        "/to/file": _fixed("302 Found", b"", headers=[("Location", "file:///etc/passwd")]),
-        "/to/gopher": _fixed("302 Found", b"", headers=[("Location", "gopher://127.0.0.1:70/1")]),
+        "/loop/a": redirect("/loop/b"),
+        "/loop/b": redirect("/loop/a"),
+        "/to/file": redirect("file:///etc/passwd"),
+        "/to/gopher": redirect("gopher://127.0.0.1:70/1"),
         "/headers/many": _fixed("200 OK", _page("Many headers", "ten thousand of them"),
                                 headers=[(f"X-Header-{i}", "v") for i in range(10_000)]),
         "/headers/huge-line": _fixed("200 OK", _page("Huge header", "one megabyte long"),
@@ -249,10 +255,8 @@ def attacks(base: str) -> dict[str, Answer]:
         "/pdf/bomb": _made(_bomb_pdf, "application/pdf"),
         "/pdf/nested": _fixed("200 OK", _nested_pdf(100_000), "application/pdf"),
     }
-    for number, target in enumerate(PRIVATE_TARGETS):
-        answers[f"/to/private/{number}"] = _fixed("302 Found", b"", headers=[("Location", target)])
     for hop in range(50):
-        answers[f"/chain/{hop}"] = _fixed("302 Found", b"", headers=[("Location", f"{base}/chain/{hop + 1}")])
+        answers[f"/chain/{hop}"] = redirect(f"{base}/chain/{hop + 1}")
     answers["/chain/50"] = _fixed("200 OK", _page("End of the chain", "fifty hops later"))
     return answers
 
