@@ -619,12 +619,14 @@ class CapturePass:
                     log.exception("the writer failed")
             self.summary.interrupted = self.stop.is_set()
             self.summary.elapsed = time.monotonic() - self.started
-            await loop.run_in_executor(self.db_thread, self.finish)
-            await loop.run_in_executor(self.db_thread, anchor_quietly, self.sessions, self.config, "run")
-            self.db_thread.shutdown(wait=True)
-            self.lease_thread.shutdown(wait=True)
-            if self.own_pool:
-                self.pool.shutdown(wait=True)
+            try:  # may fail as the writer did (a full disk): the workers and threads stop all the same
+                await loop.run_in_executor(self.db_thread, self.finish)
+                await loop.run_in_executor(self.db_thread, anchor_quietly, self.sessions, self.config, "run")
+            finally:
+                self.db_thread.shutdown(wait=True)
+                self.lease_thread.shutdown(wait=True)
+                if self.own_pool:
+                    self.pool.shutdown(wait=True)
         return self.summary
 
     def begin(self) -> int:

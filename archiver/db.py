@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archiver.readdb import VERSIONS_DIR, DatabaseError, script_heads
+from archiver.readdb import VERSIONS_DIR, DatabaseError, script_heads, unwritable
 from archiver.redact import mask_url, scrub
 
 if TYPE_CHECKING:
@@ -42,6 +42,33 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+_DISK_FULL = ("database or disk is full", "no space left on device", "disk quota exceeded", "could not extend file")
+_READ_ONLY = ("readonly database", "read-only file system", "read-only database", "permission denied")
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """A sentence for a researcher when `exc` (or what caused it) says the database cannot be
+    written: its disk is full, or its file or folder is read-only. None for any other error.
+
+    A transaction that fails this way stores nothing of its batch, and what earlier
+    transactions stored stays: the message says so, and that what was not stored stays due.
+    """
+    seen, current, texts = set(), exc, []
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        texts.append(str(getattr(current, "orig", None) or current))
+        current = current.__cause__ or current.__context__
+    text = " ".join(texts).lower()
+    detail = scrub(texts[0].splitlines()[0].strip()) if texts and texts[0] else type(exc).__name__
+    if any(phrase in text for phrase in _DISK_FULL):
+        return (f"the database could not be written: the disk holding it is full ({detail}). What was stored "
+                "before is intact; free some space and run again: what was not stored is still due")
+    if any(phrase in text for phrase in _READ_ONLY):
+        return (f"the database could not be written: its file or folder is read-only, or not writable by this user ({detail}). Nothing in it "
+                "was changed; make it writable for the user running the archiver, or point [database] url elsewhere")
+    return None
 
 
 def normalise_db_url(url: str) -> str:
@@ -157,6 +184,11 @@ def upgrade(engine: Engine) -> None:
             if current_revision(engine) != head:
                 command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
+        path = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+        reason = unwritable(path) if path and path != ":memory:" else None
+        if reason:
+            raise DatabaseError(f"cannot open database {path}: {reason}. The archiver writes to it (captures, "
+                                "and the -wal and -shm files beside it); nothing in it was changed") from None
         raise DatabaseError(f"cannot reach database {describe(engine.url.render_as_string(hide_password=False))}: "
                             f"{scrub(str(exc.orig))}") from None
     except SQLAlchemyError as exc:

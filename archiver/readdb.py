@@ -177,6 +177,22 @@ class Reader:
         self.close()
 
 
+def unwritable(path: str) -> str | None:
+    """Why SQLite cannot write the database file at `path`, or None: a read-only file system,
+    file or folder (SQLite also writes FILE-wal and FILE-shm beside it)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"{folder} is on a read-only file system"
+    except OSError:
+        return None
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return f"the file {path} is read-only"
+    if not os.access(folder, os.W_OK):
+        return f"its folder {folder} is read-only (SQLite writes {os.path.basename(path)}-wal and -shm beside it)"
+    return None
+
+
 def _sqlite_target(url: str) -> tuple[str, dict] | None:
     """The sqlite3.connect arguments for a SQLite URL, resolved as SQLAlchemy's pysqlite dialect
     does (a relative path is relative to the working directory); None for an in-memory database."""

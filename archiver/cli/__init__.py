@@ -89,12 +89,22 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         """Run the command; Ctrl-C outside a capture pass (which handles it itself) ends the
-        command quietly with exit status 130, as shells expect, instead of a traceback."""
+        command quietly with exit status 130, as shells expect, instead of a traceback. A
+        database that cannot be written (full disk, read-only file) is a one-line error, exit 1."""
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise SystemExit(130) from None
+        except Exception as exc:
+            from archiver.db import storage_problem
+
+            problem = storage_problem(exc)
+            if problem is None:
+                raise
+            from archiver.cli.app import fail
+
+            fail(problem)
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS,
