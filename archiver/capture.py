@@ -32,8 +32,8 @@ from archiver.anchors import anchor_quietly
 from archiver.chain import add_captures
 from archiver.config import Config
 from archiver.extract import Extracted
-from archiver.limits import PageLimits
 from archiver.fetch import Fetcher, FetchResult, Hop
+from archiver.limits import PageLimits
 from archiver.models import Capture, Run, Source, utcnow
 from archiver.pool import ExtractionPool, WorkerCrashed
 from archiver.queue import (
@@ -414,7 +414,7 @@ def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_s
         page_title=extracted.title if extracted else (prev.page_title if reused else None),
         published=extracted.published if extracted else (prev.published if reused else None),
         not_modified=result.not_modified,
-        error_kind=outcome.error_kind or result.error_kind or (extracted.error_kind if extracted else None),
+        error_kind=outcome.error_kind or result.error_kind,
         error="; ".join(filter(None, [outcome.error or result.error, extracted.error if extracted else None])) or None,
         verdict=verdict.state if verdict else None,
         verdict_reason=verdict.reason if verdict else None,
