@@ -10,6 +10,7 @@ on one line, 100,000 nested elements, damaged PDFs and a PDF bomb), served on lo
 
     python benchmarks/hostile.py                 # ~1 minute on 2 cores
     python benchmarks/hostile.py --normal 200 --json hostile.json
+    python benchmarks/hostile.py --each          # one pass per hostile page, alone: ~3 minutes
 
 Prints, per hostile page, what the capture recorded, then the peak memory of the pass's
 process tree (PSS and RSS, sampled every 0.1 s by benchmarks/measure.py), its wall and CPU
@@ -24,7 +25,6 @@ import os
 import sqlite3
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--total-timeout", type=float, default=30.0,
                         help="[fetch] total_timeout: how long the one-byte-a-second page is read")
     parser.add_argument("--workdir", help="folder for the archive (default: temporary)")
+    parser.add_argument("--each", action="store_true",
+                        help="also run one pass per hostile page, alone, and print its peak memory")
     parser.add_argument("--json", dest="json_path", help="also write the results as JSON to this file")
     args = parser.parse_args()
 
@@ -142,9 +144,33 @@ def main() -> None:
     print(f"ordinary pages captured: {len(normal) - len(missed)} of {len(normal)}"
           + (f"; missed: {missed[:5]}" if missed else ""))
     print(f"archiver verify: exit {verify.returncode} {verify.stdout.strip().splitlines()[-1:] if verify.stdout else ''}")
+    if args.each:
+        results["each"] = each_alone(workdir, args.total_timeout)
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
-    time.sleep(0)
+
+
+def each_alone(workdir: Path, total_timeout: float) -> dict[str, dict]:
+    """One pass per hostile page, alone in its archive: the peak memory that page costs."""
+    server = HostileServer().start()
+    found = {}
+    print(f"\n{'page alone':<24} {'peak PSS':>9} {'peak RSS':>9} {'wall':>7}  error kind")
+    try:
+        for path in hostile_paths(server):
+            folder = workdir / "each" / path.strip("/").replace("/", "-")
+            folder.mkdir(parents=True, exist_ok=True)
+            config = write_config(folder / "config.toml", folder / "archive.db", total_timeout)
+            track(f"sqlite:///{folder / 'archive.db'}", [server.url(path)])
+            run = measure.run(archiver(config, "run", "--all", "--no-progress"), env=environment(), cwd=str(folder))
+            capture = latest_captures(folder / "archive.db")[server.url(path)]
+            found[path] = {"peak_pss_mb": round(run.peak_pss_mb, 1), "peak_rss_mb": round(run.peak_rss_mb, 1),
+                           "wall_s": round(run.wall, 1), "returncode": run.returncode,
+                           "error_kind": capture["error_kind"]}
+            print(f"{path:<24} {run.peak_pss_mb:>6.0f} MB {run.peak_rss_mb:>6.0f} MB {run.wall:>6.1f}s  "
+                  f"{capture['error_kind'] or '-'}")
+    finally:
+        server.stop()
+    return found
 
 
 if __name__ == "__main__":
