@@ -208,7 +208,7 @@ def test_sigterm_mid_pass_exits_cleanly_and_the_next_start_continues(site, tmp_p
     signalled = time.monotonic()
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
-    assert time.monotonic() - signalled < 3, "captures in flight get stop_grace_seconds, then are dropped"
+    assert time.monotonic() - signalled < 6, "captures in flight get stop_grace_seconds, then are dropped"
     assert "stopping: finishing the captures in flight" in err
 
     with sessions() as session:
@@ -274,7 +274,7 @@ def test_stop_grace_runs_out_and_the_pass_is_abandoned(site, tmp_path, sqlite_ur
     signalled = time.monotonic()
     out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
-    assert time.monotonic() - signalled < 3
+    assert time.monotonic() - signalled < 6, "the grace (0.5 s) runs out and the stuck capture (8 s) is dropped"
     with sessions() as session:
         assert session.scalars(select(Run)).one().status == "interrupted"
         assert session.scalars(select(Source)).one().lease_owner is None

