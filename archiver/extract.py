@@ -20,7 +20,7 @@ import io
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import lxml.html
@@ -147,7 +147,9 @@ class Extracted:
     <meta http-equiv="refresh"> with a delay of at most 30 seconds. error: why extraction
     failed, or what it left out (a page read from a bounded prefix), in words a researcher
     understands; extract() never raises. error_kind: "extraction" when the page passed the
-    worker's time or memory limit (archiver.limits), so the text is missing, not empty.
+    worker's time or memory limit (archiver.limits), so the text is missing, not empty. tree: the
+    page's parsed lxml tree, only when asked for (keep_tree) and never sent between processes (it
+    does not pickle): the verdict looks up where texts sit in the page (archiver.layout).
     """
 
     kind: str
@@ -159,6 +161,7 @@ class Extracted:
     full_text: str = ""
     error: str | None = None
     error_kind: str | None = None
+    tree: object = field(default=None, repr=False, compare=False)
 
 
 def preload_fallback_stoplists() -> None:
@@ -179,7 +182,9 @@ def preload_fallback_stoplists() -> None:
         define_stoplist(getattr(external, "JT_STOPLIST", None) or init())
 
 
-def extract(body: bytes, content_type: str | None, url: str, *, main_text: bool = True) -> Extracted:
+def extract(
+    body: bytes, content_type: str | None, url: str, *, main_text: bool = True, keep_tree: bool = False
+) -> Extracted:
     """Extract the main text, title, date and meta refresh of a response body.
 
     The kind is chosen from the Content-Type, with sniffing when it is missing or
@@ -189,11 +194,13 @@ def extract(body: bytes, content_type: str | None, url: str, *, main_text: bool 
     as the <title> element has it: for a page only compared as a whole with others (a site's
     not-found and home pages), whose visible text is all that is wanted; finding the main text
     and the metadata is three quarters of the cost of extracting a page.
+
+    keep_tree=True keeps the parsed tree of an HTML page in Extracted.tree.
     """
     kind = _kind(body or b"", content_type)
     try:
         if kind == "html":
-            return _extract_html(body, content_type, url, main_text)
+            return _extract_html(body, content_type, url, main_text, keep_tree)
         if kind == "pdf":
             return _extract_pdf(body)
         if kind == "text":
@@ -241,7 +248,9 @@ def _kind(body: bytes, content_type: str | None) -> str:
 # --- HTML -----------------------------------------------------------------------------
 
 
-def _extract_html(body: bytes, content_type: str | None, url: str, main_text: bool = True) -> Extracted:
+def _extract_html(
+    body: bytes, content_type: str | None, url: str, main_text: bool = True, keep_tree: bool = False
+) -> Extracted:
     body, note = bounded_markup(body, limits.current().html_bytes)
     decoded = decode_body(body, content_type)
     tree = _parse_html(decoded.text)
@@ -273,7 +282,8 @@ def _extract_html(body: bytes, content_type: str | None, url: str, main_text: bo
         text = _stable_text(_visible_text(tree, FURNITURE))
     title = _clean_title(document.title if document is not None else None) or page_title
     published = _publication_date(text, full_text, document.date if document is not None else None)
-    return Extracted("html", text, title, published, decoded.charset, refresh, full_text, note)
+    return Extracted("html", text, title, published, decoded.charset, refresh, full_text, note,
+                     tree=tree if keep_tree else None)
 
 
 # Elements set aside before a page over the limit is cut: a reader never sees their content,

@@ -17,17 +17,18 @@ import dataclasses
 from archiver import limits
 from archiver.blobs import Packed, pack
 from archiver.extract import Extracted, extract
+from archiver.layout import PageLayout
 from archiver.verdict import Snapshot, Verdict, judge
 
 
 def extract_and_pack(
-    body: bytes, content_type: str | None, url: str, sha256: str | None = None
+    body: bytes, content_type: str | None, url: str, sha256: str | None = None, *, keep_tree: bool = False
 ) -> tuple[Extracted, Packed, Packed | None]:
     """extract() the body, and compress it and its main text for the store (archiver.blobs.pack).
 
     The pass keeps the compressed third of the body until it is written. The text's blob is
-    None when the text is empty."""
-    extracted = extract(body, content_type, url)
+    None when the text is empty. keep_tree: keep the parsed page in Extracted.tree."""
+    extracted = extract(body, content_type, url, keep_tree=keep_tree)
     text = pack(extracted.text.encode("utf-8")) if extracted.text else None
     return extracted, pack(body, sha256), text
 
@@ -54,7 +55,8 @@ def extract_and_judge(
     The verdict is None when the page sends the browser elsewhere with a meta refresh and
     `judging.follows_refresh`: the pass fetches that page and judges it instead. The not-found
     page counts when the text changed or the request was redirected, the home page when it was
-    redirected. The returned Extracted has no full_text.
+    redirected. The verdict may look up where texts sit in the page (archiver.layout), on the tree
+    parsed for extraction. The returned Extracted has no full_text and no tree.
 
     A page past the worker's time or memory limit (archiver.limits) comes back with an
     "extraction" error (Extracted.error_kind), its body packed and no verdict: its text is
@@ -73,14 +75,17 @@ def _extract_and_judge(
     body: bytes, content_type: str | None, judging: Judging, url: str
 ) -> tuple[Extracted, Packed, Packed | None, Verdict | None]:
     current = judging.current
-    extracted, packed, text = extract_and_pack(body, content_type, url, current.body_sha256)
+    keep_tree = judging.previous is not None
+    extracted, packed, text = extract_and_pack(body, content_type, url, current.body_sha256, keep_tree=keep_tree)
     if extracted.error_kind:
+        extracted.tree = None
         return extracted, packed, text, None
     verdict = None
     if not (judging.follows_refresh and extracted.meta_refresh and extracted.meta_refresh != url):
         current = dataclasses.replace(
             current, text=extracted.text, full_text=extracted.full_text, kind=extracted.kind,
             title=extracted.title, text_sha256=text.sha256 if text else None,
+            page=PageLayout(extracted.tree) if extracted.tree is not None else None,
         )
         previous = judging.previous
         changed = previous is None or current.text_sha256 != previous.text_sha256
@@ -91,6 +96,7 @@ def _extract_and_judge(
             min_body_chars=judging.min_body_chars,
         )
     extracted.full_text = ""
+    extracted.tree = None
     return extracted, packed, text, verdict
 
 

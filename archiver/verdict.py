@@ -113,6 +113,10 @@ SHORT_PAGE_WORDS = 150
 NOISE_LINE_CHARS = 150
 SIDEBAR_ITEM_WORDS = 40
 PERMANENT = (301, 308)
+GONE_SHARE = 0.75
+NEW_ARTICLE_SHARE = 0.25
+LINK_SHARE = 0.5
+EDITED_MIN = 0.5
 
 FETCH_ERRORS = {
     "timeout": "the server did not answer in time",
@@ -131,7 +135,9 @@ FETCH_ERRORS = {
 @dataclass
 class Snapshot:
     """What the pipeline knows of one capture. redirects: (status, target URL) per hop, in
-    order; a meta-refresh hop has status 0. title: the page title, when there is one."""
+    order; a meta-refresh hop has status 0. title: the page title, when there is one. page:
+    where texts sit in the page (an archiver.layout.PageLayout), when the extraction worker
+    judges the capture it has just parsed; None otherwise (rules 4f and 6b then do not apply)."""
 
     requested_url: str
     final_url: str | None
@@ -145,6 +151,7 @@ class Snapshot:
     error: str | None
     kind: str = "html"
     title: str | None = field(default=None)
+    page: object | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -438,6 +445,11 @@ class _Comparison:
     def sim(self) -> float | None:
         return round(similarity(self.prev_key, self.cur_key), 4) if self.previous else None
 
+    @functools.cached_property
+    def ops(self) -> list[tuple[str, int, int, int, int]]:
+        """How the previous comparable lines became the current ones (difflib opcodes)."""
+        return SequenceMatcher(None, self.prev_lines, self.cur_lines, autojunk=False).get_opcodes()
+
 
 def _sameness(c: _Comparison) -> str | None:
     """Why the current content is the same as the previous good capture's, or None."""
@@ -558,13 +570,93 @@ def _deletion(
                 f"previous capture; what is left is page furniture (menus, link lists), "
                 f"similarity {format_score(c.sim)} to the previous capture"
             )
-    return None
+    return _emptied_in_page(c, min_body_chars)
+
+
+def _line_chars(lines) -> int:
+    return sum(len(squeeze_spaces(line)) for line in lines)
+
+
+def _emptied_in_page(c: _Comparison, min_body_chars: int) -> str | None:
+    """Rule 4f: the previous capture's running text is gone from the page, and the page shows no
+    new running text in its place, only furniture: menus, link lists, teasers (module notes)."""
+    page, previous = c.current.page, c.previous
+    if page is None or previous is None:
+        return None
+    prose = [line for line in c.prev_lines if _SENTENCE_END.search(line)]
+    before = _line_chars(prose)
+    if before < 4 * min_body_chars:
+        return None
+    gone = _line_chars(line for line in prose if not page.shows(line))
+    if gone < GONE_SHARE * before:
+        return None
+    known = set(c.prev_lines)
+    fresh = [line for line in c.cur_lines if line not in known and _SENTENCE_END.search(line)]
+    new_prose = _line_chars(line for line in fresh if page.link_share(line) < LINK_SHARE)
+    if new_prose >= max(min_body_chars, gone * NEW_ARTICLE_SHARE):
+        return None
+    return (
+        f"article body emptied: {gone} of the {before} characters of running text of the previous "
+        f"capture are gone from the page, and it shows no new article in their place ({new_prose} "
+        f"characters of new running text outside links); what the extractor finds now is page "
+        f"furniture (menus, link lists, teasers), similarity {format_score(c.sim)} to the previous capture"
+    )
+
+
+def _boundary_only(c: _Comparison) -> str | None:
+    """Rule 6b: why the main texts differ only where the extractor drew its line, or None.
+
+    The page's article is where the previous main text sits in it now (PageLayout.article_span).
+    Every line that joined the main text must lie outside it. Every line that left the main text
+    must still be shown inside it (the extractor dropped it), or outside it when the line was at an
+    edge of the previous main text (a stray piece of the template the extractor had taken), or be
+    gone from the page but edited into one of the lines that joined (a number in the template)."""
+    page = c.current.page
+    if page is None or c.previous is None or not c.ops:
+        return None
+    span = page.article_span(c.prev_lines)
+    if span is None:
+        return None
+    inside = [page.in_span(line, span) for line in c.prev_lines]
+    kept = [i for i, flag in enumerate(inside) if flag]
+    if not kept:
+        return None
+    first, last = kept[0], kept[-1]
+    left = joined = 0
+    for op, i1, i2, j1, j2 in c.ops:
+        if op == "equal":
+            continue
+        new = c.cur_lines[j1:j2]
+        if any(page.in_span(line, span) is not False for line in new):
+            return None
+        joined += len(new)
+        for i in range(i1, i2):
+            line = c.prev_lines[i]
+            if page.shows(line):
+                if not (inside[i] or i < first or i > last):
+                    return None
+            elif not any(similarity(line, other) >= EDITED_MIN for other in new):
+                return None
+            left += 1
+    parts = []
+    if left:
+        parts.append(f"{_paragraphs(left)} left it")
+    if joined:
+        parts.append(f"{_paragraphs(joined)} from outside the article joined it")
+    return (
+        "the article is unchanged: the main text differs only where the extractor drew its line, "
+        f"outside the article's part of the page ({' and '.join(parts)}; similarity {format_score(c.sim)})"
+    )
+
+
+def _paragraphs(n: int) -> str:
+    return f"{n} paragraph{'s' if n != 1 else ''}"
 
 
 def _change_hint(c: _Comparison) -> str:
     """Which paragraphs changed, and the edit itself when it is small."""
     removed = added = changed = 0
-    for op, i1, i2, j1, j2 in SequenceMatcher(None, c.prev_lines, c.cur_lines, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in c.ops:
         if op == "delete":
             removed += i2 - i1
         elif op == "insert":
@@ -653,6 +745,13 @@ def judge(
     gone = _deletion(c, not_found_text, home_text, min_body_chars)
     if gone:
         return Verdict("deleted", gone, c.sim, False)
+
+    settled = _boundary_only(c) if previous is not None else None
+    if settled:
+        if c.new_permanent_redirect:
+            return Verdict("moved", f"permanently {_redirect_phrase(current)}; {settled}", c.sim, True)
+        still = f" (still {_redirect_phrase(current)})" if c.redirected else ""
+        return Verdict("unchanged", settled + still, c.sim, True)
 
     if previous is not None and c.new_permanent_redirect and c.sim >= NEAR_SAME:
         reason = (
