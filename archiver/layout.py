@@ -10,7 +10,8 @@ tell these from real edits and deletions the verdict asks the page itself (archi
 - where does the previous capture's main text sit in this page (`article_span`): the deepest
   element holding most of it, its article element; is a line that joined the main text inside
   that element (`in_span`), or in the template around it?
-- how much of a line is link text (`link_share`): menus, teaser and headline lists are links.
+- how much of a line is link text (`link_share`): menus and headline lists are links; and is it
+  part of a teaser, a small block that holds a headline link besides it (`furniture_share`)?
 
 A PageLayout is made from the lxml tree the extractor already parsed (archiver.extract), and
 does its work only when the verdict asks: most captures are judged by their hashes and never
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -30,11 +33,23 @@ from archiver.quotes import _is_word_char, squeeze_spaces
 
 # How many occurrences of a line are looked at when placing it.
 MAX_OCCURRENCES = 8
+# A teaser: a block of at most TEASER_CHARS characters, at most TEASER_LEVELS elements above a
+# line, that also holds a link of its own.
+TEASER_CHARS = 600
+TEASER_LEVELS = 3
 
 
 def text_key(text: str) -> str:
     """The form in which page text and main text are compared (see the module notes)."""
     return squeeze_spaces(unicodedata.normalize("NFKC", text.translate(_INVISIBLE_CHARS)).translate(_QUOTES))
+
+
+_LIST_MARK = re.compile(r"^(?:[-*•·]\s+)+")
+
+
+def _line_key(line: str) -> str:
+    """text_key of a main-text line, without the "- " an extractor puts before a list item."""
+    return text_key(_LIST_MARK.sub("", line))
 
 
 @dataclass
@@ -122,7 +137,7 @@ class PageLayout:
 
     def shows(self, line: str) -> bool:
         """Whether the page shows this line (spacing, width forms and quote marks aside)."""
-        key = text_key(line)
+        key = _line_key(line)
         return bool(key) and key in self.key
 
     def _occurrences(self, key: str) -> list[int]:
@@ -145,7 +160,7 @@ class PageLayout:
 
     def link_share(self, line: str) -> float:
         """The share of the line's text that the page shows as link text (0 when not found)."""
-        key = text_key(line)
+        key = _line_key(line)
         occurrences = self._occurrences(key) if key else []
         if not occurrences:
             return 0.0
@@ -163,16 +178,35 @@ class PageLayout:
                 sizes[id(element)] = sizes.get(id(element), 0) + length
         return sizes
 
+    def furniture_share(self, line: str) -> float:
+        """How much of the line is page furniture: 1.0 for a line in a teaser (a small block, up to
+        TEASER_CHARS characters, that also holds a link outside the line: a headline link, "read
+        more"), else its link share. 0.0 when the page does not show the line."""
+        key = _line_key(line)
+        occurrences = self._occurrences(key) if key else []
+        if not occurrences:
+            return 0.0
+        owner = self._segments_over(occurrences[0], occurrences[0] + 1)[0].owner
+        sizes = self._sizes
+        for ancestor in itertools.islice(owner.iterancestors(), TEASER_LEVELS):
+            if sizes.get(id(ancestor), 0) > TEASER_CHARS:
+                break
+            if any(not _owned_by(a, owner) for a in ancestor.iter("a") if a.get("href")):
+                return 1.0
+        return self.link_share(line)
+
     def article_span(self, lines: list[str]) -> Span | None:
         """Where a main text sits in this page: the element whose text is most nearly that main
-        text (it holds as much of it, and as little else, as possible: the most located characters
-        minus the other characters it shows), and the span of the page's key it covers. Each
+        text, and the span of the page's key it covers. The element holds as much of the text and
+        as little else as possible: it scores the located characters it holds minus half of the
+        other characters it shows (so a wrapper that adds a lead paragraph and a byline to the
+        article body wins over the body, and the page's whole body, mostly menus, loses). Each
         line counts at its first occurrence. None when under half of the text is on the page."""
         weight: dict[int, int] = {}
         elements: dict[int, object] = {}
         located = total = 0
         for line in lines:
-            key = text_key(line)
+            key = _line_key(line)
             if not key:
                 continue
             total += len(key)
@@ -189,7 +223,7 @@ class PageLayout:
         sizes = self._sizes
         best, best_score = None, None
         for ident, inside in weight.items():
-            score = 2 * inside - sizes.get(ident, inside)
+            score = 3 * inside - sizes.get(ident, inside)
             if best_score is None or score > best_score:
                 best, best_score = elements[ident], score
         _, segments, _ = self._built
@@ -201,7 +235,7 @@ class PageLayout:
     def in_span(self, line: str, span: Span) -> bool | None:
         """Whether the line lies inside the span (any of its occurrences); None when the page does
         not show it."""
-        key = text_key(line)
+        key = _line_key(line)
         occurrences = self._occurrences(key) if key else []
         if not occurrences:
             return None

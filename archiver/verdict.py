@@ -114,7 +114,7 @@ NOISE_LINE_CHARS = 150
 SIDEBAR_ITEM_WORDS = 40
 PERMANENT = (301, 308)
 GONE_SHARE = 0.75
-NEW_ARTICLE_SHARE = 0.25
+NEW_ARTICLE_SHARE = 0.5
 LINK_SHARE = 0.5
 EDITED_MIN = 0.5
 
@@ -578,28 +578,34 @@ def _line_chars(lines) -> int:
 
 
 def _emptied_in_page(c: _Comparison, min_body_chars: int) -> str | None:
-    """Rule 4f: the previous capture's running text is gone from the page, and the page shows no
-    new running text in its place, only furniture: menus, link lists, teasers (module notes)."""
+    """Rule 4f: the previous capture's article text is gone from the page, and the page shows no
+    new article in its place, only furniture: menus, link lists, teasers (module notes)."""
     page, previous = c.current.page, c.previous
     if page is None or previous is None:
         return None
-    prose = [line for line in c.prev_lines if _SENTENCE_END.search(line)]
-    before = _line_chars(prose)
+    sentences = [line for line in c.prev_lines if _SENTENCE_END.search(line)]
+    prose = _line_chars(sentences) >= 4 * min_body_chars
+    article = sentences if prose else c.prev_lines
+    before = _line_chars(article)
     if before < 4 * min_body_chars:
         return None
-    gone = _line_chars(line for line in prose if not page.shows(line))
+    known = set(c.prev_lines)
+    fresh = [line for line in c.cur_lines if line not in known and (not prose or _SENTENCE_END.search(line))]
+    gone = _line_chars(
+        line for line in article
+        if not page.shows(line) and not any(similarity(line, other) >= EDITED_MIN for other in fresh)
+    )
     if gone < GONE_SHARE * before:
         return None
-    known = set(c.prev_lines)
-    fresh = [line for line in c.cur_lines if line not in known and _SENTENCE_END.search(line)]
-    new_prose = _line_chars(line for line in fresh if page.link_share(line) < LINK_SHARE)
-    if new_prose >= max(min_body_chars, gone * NEW_ARTICLE_SHARE):
+    new_text = _line_chars(line for line in fresh if page.furniture_share(line) < LINK_SHARE)
+    if new_text >= max(min_body_chars, gone * NEW_ARTICLE_SHARE):
         return None
+    what = "running text" if prose else "text"
     return (
-        f"article body emptied: {gone} of the {before} characters of running text of the previous "
-        f"capture are gone from the page, and it shows no new article in their place ({new_prose} "
-        f"characters of new running text outside links); what the extractor finds now is page "
-        f"furniture (menus, link lists, teasers), similarity {format_score(c.sim)} to the previous capture"
+        f"article body emptied: {gone} of the {before} characters of {what} of the previous capture are "
+        f"gone from the page, and it shows no new article in their place ({new_text} characters of new "
+        f"{what} outside links and teasers); what the extractor finds now is page furniture (menus, "
+        f"link lists, teasers), similarity {format_score(c.sim)} to the previous capture"
     )
 
 
@@ -610,7 +616,9 @@ def _boundary_only(c: _Comparison) -> str | None:
     Every line that joined the main text must lie outside it. Every line that left the main text
     must still be shown inside it (the extractor dropped it), or outside it when the line was at an
     edge of the previous main text (a stray piece of the template the extractor had taken), or be
-    gone from the page but edited into one of the lines that joined (a number in the template)."""
+    a short line (NOISE_LINE_CHARS) gone from the page but edited into a short line that joined:
+    a number or date in the template. A long line edited outside the article still counts: it may
+    be the article's lead or last paragraph, set apart from the rest by an image or an ad."""
     page = c.current.page
     if page is None or c.previous is None or not c.ops:
         return None
@@ -635,7 +643,9 @@ def _boundary_only(c: _Comparison) -> str | None:
             if page.shows(line):
                 if not (inside[i] or i < first or i > last):
                     return None
-            elif not any(similarity(line, other) >= EDITED_MIN for other in new):
+            elif len(line) > NOISE_LINE_CHARS or not any(
+                similarity(line, other) >= EDITED_MIN and len(other) <= NOISE_LINE_CHARS for other in new
+            ):
                 return None
             left += 1
     parts = []

@@ -85,6 +85,7 @@ class Variant:
     not_found: bytes | None = None
     home: bytes | None = None
     note: str = ""
+    removed: str = ""
 
 
 @dataclass
@@ -401,24 +402,32 @@ def number_edited(p: Prepared, rng: random.Random) -> tuple[bytes, str] | None:
     nodes = [(e, a) for block in blocks for e, a in _text_nodes(block) if _inside(_owner(e, a), block)]
     for element, attribute in nodes:
         value = getattr(element, attribute)
-        match = re.search(r"(?<![\d.,:])\d{1,6}(?![\d:])", value)
+        match = re.search(r"(?<![\d.,:])[0-9]{1,6}(?![\d:])", value)
         if match:
             old = match.group()
             new = str(int(old) + 1) if not old.endswith("9") else str(int(old) - 1)
-            setattr(element, attribute, value[:match.start()] + new + value[match.end():])
+            _replace_everywhere(tree, value, value[:match.start()] + new + value[match.end():])
             return _serialise(tree), f"'{old}' -> '{new}'"
     for element, attribute in nodes:
         value = getattr(element, attribute)
         word = re.search(r"[^\W\d_]{6,}", value)
-        if word and not re.search(r"[\u4e00-\u9fff]", word.group()):
-            setattr(element, attribute, value[:word.start()] + word.group()[::-1] + value[word.end():])
+        if word and not re.search(r"[\u3040-\u9fff]", word.group()):
+            _replace_everywhere(tree, value, value[:word.start()] + word.group()[::-1] + value[word.end():])
             return _serialise(tree), f"word '{word.group()}' edited"
         cjk = re.search(r"[\u4e00-\u9fff]{4,}", value)
         if cjk:
             chars = cjk.group()
-            setattr(element, attribute, value[:cjk.start()] + chars[1] + chars[0] + chars[2:] + value[cjk.end():])
+            _replace_everywhere(tree, value, value[:cjk.start()] + chars[1] + chars[0] + chars[2:] + value[cjk.end():])
             return _serialise(tree), f"'{chars[:2]}' swapped"
     return None
+
+
+def _replace_everywhere(tree, old: str, new: str) -> None:
+    """Edit a text wherever the page shows it: a CMS renders every copy of a paragraph (print
+    version, teaser, mobile block) from the same source."""
+    for element, attribute in list(_text_nodes(tree)):
+        if getattr(element, attribute) == old:
+            setattr(element, attribute, new)
 
 
 def paragraph_removed(p: Prepared, rng: random.Random) -> tuple[bytes, str] | None:
@@ -432,14 +441,18 @@ def paragraph_removed(p: Prepared, rng: random.Random) -> tuple[bytes, str] | No
         return None
     element = blocks[len(blocks) // 2]
     text = _text(element).strip()
-    element.getparent().remove(element)
-    return _serialise(tree), text[:60]
+    key = _squeeze(text)
+    copies = [e for e in tree.iter(element.tag) if _squeeze(_text(e)) == key]
+    for copy_ in copies:
+        if copy_.getparent() is not None:
+            copy_.getparent().remove(copy_)
+    return _serialise(tree), text[:60], text
 
 
 def _emptied_tree(p: Prepared):
-    """A copy of the page with the article element emptied, or (None, None) when the page left
-    holds under TEMPLATE_CHARS characters of text: then the article was the page, not part of a
-    template."""
+    """A copy of the page with the article element emptied, the rest of the labelled text and the
+    reader comments removed (they go with the article), or (None, None) when the page left holds
+    under TEMPLATE_CHARS characters of text: then the article was the page, not part of a template."""
     tree = copy.deepcopy(p.tree)
     article = _match(p, tree)
     if article is None:
@@ -447,6 +460,15 @@ def _emptied_tree(p: Prepared):
     for child in list(article):
         article.remove(child)
     article.text = None
+    for label in p.page.positive:
+        holder = _holder(tree, label)
+        if holder is not None and holder.getparent() is not None and holder.tag not in ("body", "html") \
+                and not _inside(article, holder):
+            holder.getparent().remove(holder)
+    for element in list(tree.iter()):
+        if isinstance(element.tag, str) and element.getparent() is not None and element.tag not in ("body", "html") \
+                and COMMENTS_HINT.search(f"{element.get('class', '')} {element.get('id', '')}"):
+            element.getparent().remove(element)
     body = tree.find("body")
     if body is None or len(_squeeze(_text(body))) < TEMPLATE_CHARS:
         return None, None
@@ -500,15 +522,17 @@ def variants(p: Prepared, seed: int = 0) -> list[Variant]:
         if made is None:
             p.skipped[case] = "does not apply to this page"
             return
-        note = ""
+        note = removed = ""
         content_type = "text/html; charset=utf-8"
         if isinstance(made, tuple):
-            made, extra = made
+            made, extra, *rest = made
             if case == "reencoded":
                 content_type = extra
             else:
                 note = extra
-        out.append(Variant(case, EXPECTED[case], made, content_type=content_type, note=note, **kwargs))
+            removed = rest[0] if rest else ""
+        out.append(Variant(case, EXPECTED[case], made, content_type=content_type, note=note, removed=removed,
+                           **kwargs))
 
     add("noise-numbers", noise_numbers(p, rng))
     add("noise-teasers", noise_teasers(p, rng))

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from archiver.extract import extract
-from archiver.quotes import check_quote
+from archiver.quotes import check_quote, squeeze_spaces
 from archiver.tasks import Judging, extract_and_judge
 from archiver.verdict import Snapshot
 from tests.realpages.changes import EXPECTED, Prepared, load_corpus, prepare, variants
@@ -86,7 +86,11 @@ def judge_page(page_id: str) -> PageResult:
                         text_sha256=text_blob.sha256 if text_blob else None, error_kind=None, error=None,
                         kind=first_extracted.kind, title=first_extracted.title)
     outcomes = []
+    first_chars = len(squeeze_spaces(first_extracted.text))
     for variant in variants(prepared):
+        if variant.removed and len(squeeze_spaces(variant.removed)) > first_chars / 2:
+            prepared.skipped[variant.case] = "the paragraph is most of the main text"
+            continue
         if variant.redirect_to:
             current = _snapshot(url, home_url, variant.status, [(302, home_url)], variant.body)
         else:
