@@ -232,6 +232,15 @@ class PageLayout:
             return None
         return Span(best, covered[0].start, covered[-1].end, located, total)
 
+    def distance(self, line: str, span: Span) -> int | None:
+        """How many characters of the page's key lie between the line and the span (0 inside it);
+        None when the page does not show the line."""
+        key = _line_key(line)
+        occurrences = self._occurrences(key) if key else []
+        if not occurrences:
+            return None
+        return min(max(0, span.start - (at + len(key)), at - span.end) for at in occurrences)
+
     def in_span(self, line: str, span: Span) -> bool | None:
         """Whether the line lies inside the span (any of its occurrences); None when the page does
         not show it."""

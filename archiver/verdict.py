@@ -117,6 +117,7 @@ GONE_SHARE = 0.75
 NEW_ARTICLE_SHARE = 0.5
 LINK_SHARE = 0.5
 EDITED_MIN = 0.5
+ADJACENT_CHARS = 400
 
 FETCH_ERRORS = {
     "timeout": "the server did not answer in time",
@@ -616,9 +617,10 @@ def _boundary_only(c: _Comparison) -> str | None:
     Every line that joined the main text must lie outside it. Every line that left the main text
     must still be shown inside it (the extractor dropped it), or outside it when the line was at an
     edge of the previous main text (a stray piece of the template the extractor had taken), or be
-    a short line (NOISE_LINE_CHARS) gone from the page but edited into a short line that joined:
-    a number or date in the template. A long line edited outside the article still counts: it may
-    be the article's lead or last paragraph, set apart from the rest by an image or an ad."""
+    gone from the page but edited into a line that joined and stands away from the article (more
+    than ADJACENT_CHARS characters of other text between them): a number or date in the template.
+    An edit next to the article still counts: the article's lead or last paragraph may stand just
+    outside its element, set apart by an image, a byline or an ad."""
     page = c.current.page
     if page is None or c.previous is None or not c.ops:
         return None
@@ -643,10 +645,10 @@ def _boundary_only(c: _Comparison) -> str | None:
             if page.shows(line):
                 if not (inside[i] or i < first or i > last):
                     return None
-            elif len(line) > NOISE_LINE_CHARS or not any(
-                similarity(line, other) >= EDITED_MIN and len(other) <= NOISE_LINE_CHARS for other in new
-            ):
-                return None
+            else:
+                edited = [other for other in new if similarity(line, other) >= EDITED_MIN]
+                if not edited or any(page.distance(other, span) <= ADJACENT_CHARS for other in edited):
+                    return None
             left += 1
     parts = []
     if left:

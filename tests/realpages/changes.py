@@ -37,7 +37,7 @@ from archiver.decode import decode_body
 
 HERE = Path(__file__).resolve().parent
 SKIP_TEXT = {"script", "style", "noscript", "template", "head", "title"}
-FURNITURE_HINT = re.compile(r"foot|side|nav|menu|widget|related|aside|copyright|banner|teaser|sidebar", re.I)
+FURNITURE_HINT = re.compile(r"foot|side|nav|menu|widget|related|aside|copyright|banner|sidebar", re.I)
 COMMENTS_HINT = re.compile(r"comment|respond|reply|discuss|disqus|kommentar", re.I)
 ASSET = re.compile(r"\.(?:css|js|png|jpe?g|gif|svg|webp|woff2?|ico)(?:\?[^\"'#]*)?$", re.I)
 GENERATED_CLASS = re.compile(r"^(?=.*\d)(?=.*[a-zA-Z])[\w-]{4,}$|^(?:css|sc|jsx|svelte|emotion)-[\w-]+$")
@@ -48,6 +48,7 @@ NOT_FOUND_NOTICE = {
     "fr": "La page que vous recherchez est introuvable. Page not found.",
 }
 TEMPLATE_CHARS = 200
+ARTICLE_CHARS = 200
 NOT_FOUND_EN = "Sorry, the page you requested could not be found."
 EXPECTED = {
     "noise-numbers": "unchanged", "noise-teasers": "unchanged", "noise-scripts": "unchanged",
@@ -265,11 +266,13 @@ def noise_numbers(p: Prepared, rng: random.Random) -> bytes | None:
     tree = copy.deepcopy(p.tree)
     article = _match(p, tree)
     wrapper = article.getparent() if article is not None else None
+    article_text = _squeeze(_text(article)) if article is not None else ""
     changed = 0
     for element, attribute in list(_text_nodes(tree)):
         owner = _owner(element, attribute)
+        value = getattr(element, attribute)
         if _inside(owner, wrapper) or any(a.tag == "article" for a in owner.iterancestors()) \
-                or not re.search(r"\d", getattr(element, attribute)):
+                or not re.search(r"\d", value) or _squeeze(value) in article_text:
             continue
         hinted = any(a.tag in ("nav", "footer", "aside", "header")
                      or FURNITURE_HINT.search(f"{a.get('class', '')} {a.get('id', '')}")
@@ -451,11 +454,12 @@ def paragraph_removed(p: Prepared, rng: random.Random) -> tuple[bytes, str] | No
 
 def _emptied_tree(p: Prepared):
     """A copy of the page with the article element emptied, the rest of the labelled text and the
-    reader comments removed (they go with the article), or (None, None) when the page left holds
-    under TEMPLATE_CHARS characters of text: then the article was the page, not part of a template."""
+    reader comments removed (they go with the article). (None, None) when the article element holds
+    under ARTICLE_CHARS characters (the labels are too few to say where the article is), or when
+    the page left holds under TEMPLATE_CHARS: then the article was the page, not part of a template."""
     tree = copy.deepcopy(p.tree)
     article = _match(p, tree)
-    if article is None:
+    if article is None or len(_squeeze(_text(article))) < ARTICLE_CHARS:
         return None, None
     for child in list(article):
         article.remove(child)
