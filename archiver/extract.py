@@ -245,6 +245,28 @@ def _kind(body: bytes, content_type: str | None) -> str:
     return "other"
 
 
+def visible_text(body: bytes, content_type: str | None) -> str:
+    """All the text a reader sees on an HTML page (title first), normalised like Extracted.full_text;
+    "" for other kinds, whose main text is all their text, and for a page that cannot be parsed.
+
+    Quote checks look here for a quote the main text lacks. Made with lxml alone (no trafilatura),
+    so the process that stores captures can call it for the few quotes that need it. Never raises.
+    """
+    try:
+        if _kind(body or b"", content_type) != "html":
+            return ""
+        decoded = decode_body(body, content_type)
+        markup = _XML_DECL.sub("", decoded.text, count=1)
+        if not markup.strip():
+            return ""
+        tree = lxml.html.document_fromstring(markup, parser=_FALLBACK_PARSER)
+        title = _clean_title(tree.findtext(".//title"))
+        return _stable_text("\n".join(filter(None, [title, _visible_text(tree, INVISIBLE)])))
+    except Exception:  # noqa: BLE001 - a quote check must never fail on an odd page
+        LOGGER.exception("could not read the visible text of a page")
+        return ""
+
+
 # --- HTML -----------------------------------------------------------------------------
 
 

@@ -1,6 +1,9 @@
 """Is the passage a researcher quoted still on the page?
 
-`check_quote(quote, text)` answers "present" or "missing". The decision is an exact substring
+`check_quote(quote, text)` answers "present" or "missing". `check_quote_on_page(quote, text,
+visible)` adds a third answer, "present (outside the main text)": the quote is not in the main
+text the archiver extracted, but the page shows it (a post further down a multi-post blog page,
+a boxed table in a lesson page), so only a real removal reads missing. The decision is an exact substring
 match on a canonical key (`quote_key`) of both the quote and the page text, so an edited
 number or word always makes the quote missing, however similar the rest. Fuzzy matching
 (rapidfuzz) is used only to report the nearest passage and how close it is, so the researcher
@@ -74,11 +77,18 @@ _WORD_CHAR = f"[^\\W_{CJK_CLASS}]"
 _SPACE_NOT_BETWEEN_WORDS = re.compile(f" (?:(?!{_WORD_CHAR})|(?<!{_WORD_CHAR} ))")
 
 
+PRESENT = "present"
+PRESENT_OUTSIDE = "present (outside the main text)"
+MISSING = "missing"
+# The statuses that say the page shows the quote.
+PRESENT_STATUSES = (PRESENT, PRESENT_OUTSIDE)
+
+
 @dataclass
 class QuoteMatch:
     """The result of checking one quote against one text.
 
-    status: "present" or "missing". score: 1.0 when present; when missing, how close (0..1) the
+    status: "present", "present (outside the main text)" or "missing". score: 1.0 when present; when missing, how close (0..1) the
     nearest passage is to the missing part of the quote. detail: a sentence for the report; its
     changes read quoted -> on the page ("'2019' -> '2018'"). closest: that nearest passage as it
     stands in the text, or None.
@@ -260,3 +270,21 @@ def _missing(pieces, index, key, where, text, out_of_order: bool) -> QuoteMatch:
     if len(pieces) > 1:
         detail = f"{which} is missing; {detail}"
     return QuoteMatch("missing", round(score, 4), detail, closest)
+
+
+def check_quote_on_page(quote: str, text: str, visible: str | None) -> QuoteMatch:
+    """check_quote against the main text, then, when the quote is missing there, against the
+    page's visible text (`visible`; None or "" when there is none to look in). Found there, the
+    status is "present (outside the main text)"; otherwise the main text's answer stands, with
+    its closest passage."""
+    found = check_quote(quote, text)
+    if found.status != MISSING or not visible:
+        return found
+    elsewhere = check_quote(quote, visible)
+    if elsewhere.status != PRESENT:
+        return found
+    return QuoteMatch(
+        PRESENT_OUTSIDE, 1.0,
+        "found on the page, outside the main text the archiver extracted (in a sidebar, another post "
+        f"or a box): {elsewhere.detail}", None,
+    )

@@ -9,6 +9,9 @@ them without loading SQLAlchemy.
 
 # Live captures whose text is the page as it stands (checked for quotes; the page "supports live").
 LIVE_GOOD = ("new", "unchanged", "altered", "moved")
+# Quote statuses that say the page shows the quote (archiver.quotes.PRESENT_STATUSES, repeated
+# here so that the reports need not load the quote matcher).
+PRESENT_STATUSES = ("present", "present (outside the main text)")
 # Capture origins that are archive evidence, never the live page.
 ARCHIVE_ORIGINS = ("wayback", "warc")
 

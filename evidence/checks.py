@@ -12,6 +12,11 @@ Which captures say something about a quote:
   evidence without a verdict: its text is checked when it answered 2xx with text. These are
   archive evidence, never the live page.
 
+A quote missing from a capture's main text is looked for in the page's visible text too (read
+from the stored body, archiver.extract.visible_text): found there, it is recorded "present
+(outside the main text)", so that a quote in a part of the page the extractor leaves out (another
+post on a blog page, a boxed table) does not read missing from the first capture on.
+
 `record_checks` runs inside the capture's transaction (through the plugin hook);
 `backfill_checks` checks new citations against the captures their source already has, so a
 citation added after its page was captured (or deleted) is judged at once.
@@ -26,10 +31,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archiver.extract import visible_text
 from archiver.models import Blob, Capture, Source
-from archiver.quotes import QuoteMatch, check_quote
+from archiver.quotes import MISSING, QuoteMatch, check_quote_on_page
 from archiver.readdb import chunks
-from archiver.store import decompress
+from archiver.store import MissingBlob, decompress, get_blob
 from evidence import LIVE_GOOD
 from evidence.models import Citation, QuoteCheck
 
@@ -45,6 +51,8 @@ class CaptureFacts:
     verdict_reason: str | None
     status_code: int | None
     text_sha256: str | None
+    body_sha256: str | None = None
+    content_type: str | None = None
 
 
 def evidence_kind(capture: CaptureFacts | Capture) -> str | None:
@@ -65,6 +73,34 @@ def deleted_match(reason: str | None) -> QuoteMatch:
     """The result recorded for a quote on a page judged deleted."""
     why = f": {reason}" if reason else ""
     return QuoteMatch("missing", 0.0, f"the page is deleted{why}", None)
+
+
+class _PageTexts:
+    """The visible text of stored bodies, read once per body and only when a quote needs it."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.texts: dict[str, str] = {}
+
+    def of(self, capture: CaptureFacts | Capture) -> str:
+        sha = capture.body_sha256
+        if not sha:
+            return ""
+        if sha not in self.texts:
+            try:
+                body = get_blob(self.session, sha)
+            except MissingBlob:
+                body = b""
+            self.texts[sha] = visible_text(body, capture.content_type) if body else ""
+        return self.texts[sha]
+
+
+def _check(quote: str, text: str, capture: CaptureFacts | Capture, pages: _PageTexts) -> QuoteMatch:
+    """The quote checked against the capture's main text, then, if missing there, its page."""
+    match = check_quote_on_page(quote, text, None)
+    if match.status == MISSING:
+        match = check_quote_on_page(quote, text, pages.of(capture))
+    return match
 
 
 def _quoted(citations: Iterable[Citation]) -> list[Citation]:
@@ -99,9 +135,13 @@ def record_checks_many(session: Session, stored: list[tuple[Source, Capture, str
         for citation in _quoted(session.scalars(query)):
             cited[citation.source_id].append(citation)
     rows = []
+    pages = _PageTexts(session)
     for source, capture, text, kind in telling:
         for citation in cited.get(source.id, ()):
-            match = deleted_match(capture.verdict_reason) if kind == "deleted" else check_quote(citation.quote, text)
+            if kind == "deleted":
+                match = deleted_match(capture.verdict_reason)
+            else:
+                match = _check(citation.quote, text, capture, pages)
             rows.append(_row(citation.id, capture.id, match))
     session.add_all(rows)
     return rows
@@ -133,7 +173,7 @@ def backfill_checks(session: Session, citations: Iterable[Citation]) -> int:
     for chunk in chunks(sorted(by_source)):
         rows = session.execute(
             select(Capture.id, Capture.source_id, Capture.origin, Capture.verdict, Capture.verdict_reason,
-                   Capture.status_code, Capture.text_sha256)
+                   Capture.status_code, Capture.text_sha256, Capture.body_sha256, Capture.content_type)
             .where(Capture.source_id.in_(chunk))
             .order_by(Capture.id)
         )
@@ -147,7 +187,8 @@ def backfill_checks(session: Session, citations: Iterable[Citation]) -> int:
             select(QuoteCheck.citation_id, QuoteCheck.capture_id).where(QuoteCheck.citation_id.in_(chunk))
         ))
     texts = load_texts(session, (c.text_sha256 for c in captures if evidence_kind(c) == "text"))
-    results: dict[tuple[int, str], QuoteMatch] = {}
+    results: dict[tuple[int, str | None, str | None], QuoteMatch] = {}
+    pages = _PageTexts(session)
     rows = []
     for capture in captures:
         for citation in by_source.get(capture.source_id, []):
@@ -156,9 +197,9 @@ def backfill_checks(session: Session, citations: Iterable[Citation]) -> int:
             if evidence_kind(capture) == "deleted":
                 match = deleted_match(capture.verdict_reason)
             else:
-                key = (citation.id, capture.text_sha256)
+                key = (citation.id, capture.text_sha256, capture.body_sha256)
                 if key not in results:
-                    results[key] = check_quote(citation.quote, texts.get(capture.text_sha256, ""))
+                    results[key] = _check(citation.quote, texts.get(capture.text_sha256, ""), capture, pages)
                 match = results[key]
             rows.append(_row(citation.id, capture.id, match))
     session.add_all(rows)

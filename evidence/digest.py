@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from archiver.models import Capture
 from archiver.readdb import chunks
+from evidence import PRESENT_STATUSES
 from evidence.models import Citation, Claim, DataPoint, QuoteCheck
 
 
@@ -71,7 +72,7 @@ def findings(session: Session, run_id: int) -> list[dict]:
             .order_by(QuoteCheck.capture_id.desc(), QuoteCheck.id.desc())
             .limit(1)
         )
-        if previous != "present":
+        if previous not in PRESENT_STATUSES:
             continue
         rows = _citation_rows(session, Citation.id == check.citation_id)
         if not rows:

@@ -70,7 +70,7 @@ class QuoteCheck(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     citation_id: Mapped[int] = mapped_column(ForeignKey("citations.id"))
     capture_id: Mapped[int] = mapped_column(ForeignKey("captures.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(40))
     score: Mapped[float | None] = mapped_column(Float)
     detail: Mapped[str | None] = mapped_column(Text)
     closest: Mapped[str | None] = mapped_column(Text)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from archiver import dates
 from archiver.anchors import Head
+from evidence import PRESENT_STATUSES
 from evidence.report import SCHEMA, CaptureRef, CitationReport, DataPointRef, Report
 
 ALL_SCHEMA = "source-archiver/citation-reports/1"
@@ -171,6 +172,8 @@ def _state_text(c: CitationReport) -> str:
 def _quote_status_text(c: CitationReport) -> str:
     if c.quote_status == "present":
         return f"present (checked {_when(c.quote_checked_at)})"
+    if c.quote_status == PRESENT_STATUSES[1]:
+        return f"present (outside the main text; checked {_when(c.quote_checked_at)})"
     if c.quote_status == "missing":
         since = f" since {_when(c.quote_missing_since)}" if c.quote_missing_since else ""
         return f"MISSING{since}"
@@ -357,7 +360,7 @@ def citation_html(c: CitationReport, number: int) -> str:
     rows.append(("Source state", f'<span class="state state-{esc(c.state)}">{state}</span>'))
     quote_html = '<p class="muted">No quote given.</p>'
     if c.quote:
-        css = "present" if c.quote_status == "present" else "missing" if c.quote_status == "missing" else "muted"
+        css = "present" if c.quote_status in PRESENT_STATUSES else "missing" if c.quote_status == "missing" else "muted"
         quote_html = (f'<p>Quote: <span class="quote-status {css}">{esc(_quote_status_text(c))}</span></p>'
                       f'<blockquote class="quote"{_lang_attr(c.quote, c.lang)}>{esc(c.quote)}</blockquote>')
         if c.quote_status == "missing" and c.closest:

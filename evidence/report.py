@@ -34,7 +34,7 @@ from archiver import dates
 from archiver.anchors import Head, read_head
 from archiver.events import HAS_WAYBACK_COPY, wayback_copies
 from archiver.readdb import Reader, chunks, in_list, utc
-from evidence import ARCHIVE_ORIGINS, LIVE_GOOD, EvidenceError
+from evidence import ARCHIVE_ORIGINS, LIVE_GOOD, PRESENT_STATUSES, EvidenceError
 
 SUPPORT_LEVELS = ("live", "archive", "none", "unchecked")
 RISKY_STATES = ("deleted", "altered")
@@ -218,7 +218,7 @@ class _Cited:
 # A condition of a query: SQL with ? placeholders, and their values.
 Condition = tuple[str, list]
 LIVE: Condition = ("captures.origin = ?", ["live"])
-PRESENT: Condition = ("quote_checks.status = ?", ["present"])
+PRESENT: Condition = ("quote_checks.status IN (?, ?)", list(PRESENT_STATUSES))
 ON_WAYBACK: Condition = (HAS_WAYBACK_COPY, [])
 
 
@@ -270,7 +270,7 @@ def _missing_since(db: Reader, citation_ids: list[int]) -> dict[int, datetime]:
             [*chunk, "live"],
         )
         for citation_id, status, started in rows:
-            if status == "present":
+            if status in PRESENT_STATUSES:
                 since.pop(citation_id, None)
             elif citation_id not in since:
                 since[citation_id] = utc(started)
@@ -344,7 +344,7 @@ def citation_line(title: str | None, publisher: str | None, url: str, accessed: 
 def _support(source: _Source, quote: str | None, latest_live: Check | None, best: CaptureRef | None) -> str:
     live_page = source.state in LIVE_GOOD
     if quote:
-        if live_page and latest_live is not None and latest_live.status == "present":
+        if live_page and latest_live is not None and latest_live.status in PRESENT_STATUSES:
             return "live"
         if best is not None:
             return "archive"

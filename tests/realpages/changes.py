@@ -453,8 +453,8 @@ def paragraph_removed(p: Prepared, rng: random.Random) -> tuple[bytes, str] | No
 
 
 def _emptied_tree(p: Prepared):
-    """A copy of the page with the article element emptied, the rest of the labelled text and the
-    reader comments removed (they go with the article). (None, None) when the article element holds
+    """A copy of the page with the article element emptied, the rest of the labelled text, the
+    reader comments and the structured data (JSON-LD, which may hold the article) removed. (None, None) when the article element holds
     under ARTICLE_CHARS characters (the labels are too few to say where the article is), or when
     the page left holds under TEMPLATE_CHARS: then the article was the page, not part of a template."""
     tree = copy.deepcopy(p.tree)
@@ -471,7 +471,8 @@ def _emptied_tree(p: Prepared):
             holder.getparent().remove(holder)
     for element in list(tree.iter()):
         if isinstance(element.tag, str) and element.getparent() is not None and element.tag not in ("body", "html") \
-                and COMMENTS_HINT.search(f"{element.get('class', '')} {element.get('id', '')}"):
+                and (COMMENTS_HINT.search(f"{element.get('class', '')} {element.get('id', '')}")
+                     or (element.tag == "script" and "ld+json" in (element.get("type") or ""))):
             element.getparent().remove(element)
     body = tree.find("body")
     if body is None or len(_squeeze(_text(body))) < TEMPLATE_CHARS:
