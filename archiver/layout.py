@@ -33,9 +33,10 @@ from archiver.quotes import _is_word_char, squeeze_spaces
 
 # How many occurrences of a line are looked at when placing it.
 MAX_OCCURRENCES = 8
-# A teaser: a block of at most TEASER_CHARS characters, at most TEASER_LEVELS elements above a
-# line, that also holds a link of its own.
+# A teaser: a block of at most TEASER_CHARS characters and TEASER_RATIO times the line, at most
+# TEASER_LEVELS elements above a line, that also holds a link of its own.
 TEASER_CHARS = 600
+TEASER_RATIO = 3
 TEASER_LEVELS = 3
 
 
@@ -179,17 +180,20 @@ class PageLayout:
         return sizes
 
     def furniture_share(self, line: str) -> float:
-        """How much of the line is page furniture: 1.0 for a line in a teaser (a small block, up to
-        TEASER_CHARS characters, that also holds a link outside the line: a headline link, "read
-        more"), else its link share. 0.0 when the page does not show the line."""
+        """How much of the line is page furniture: 1.0 for a line in a teaser (a small block that
+        also holds a link outside the line: a headline link, "read more"; small means at most
+        TEASER_RATIO times the line and TEASER_CHARS characters, so an article's paragraphs, which
+        sit together in a larger block, are no teasers), else its link share. 0.0 when the page
+        does not show the line."""
         key = _line_key(line)
         occurrences = self._occurrences(key) if key else []
         if not occurrences:
             return 0.0
         owner = self._segments_over(occurrences[0], occurrences[0] + 1)[0].owner
         sizes = self._sizes
+        most = min(TEASER_CHARS, TEASER_RATIO * len(key))
         for ancestor in itertools.islice(owner.iterancestors(), TEASER_LEVELS):
-            if sizes.get(id(ancestor), 0) > TEASER_CHARS:
+            if sizes.get(id(ancestor), 0) > most:
                 break
             if any(not _owned_by(a, owner) for a in ancestor.iter("a") if a.get("href")):
                 return 1.0
