@@ -56,9 +56,29 @@ The checks run in this order; the first that applies decides.
       pages, the same measured on the running text, and the page is unrelated (< UNRELATED_BELOW)
       to the previous capture: when a template is left with an empty article, the extractor finds
       no article and returns what is left, the menus, headline lists and bylines.
+   f. the article body emptied, judged on the page (HTML pages judged where they were parsed,
+      see Snapshot.page): at least GONE_SHARE of the previous capture's running text (of its
+      whole main text when it has too little running text: lyrics, lists) is gone from the page
+      (not shown anywhere, nor edited into a line of the new main text), and the new main text
+      adds less than NEW_ARTICLE_SHARE of that much (and less than min_body_chars) of text that
+      is neither link text nor part of a teaser (archiver.layout.PageLayout.furniture_share):
+      what the extractor took for the article is the template's furniture. A new article in the
+      old one's place is no furniture: that page is altered.
 5. Moved, with small differences: a new permanent redirect, and the text similarity to the
    previous good capture is at least NEAR_SAME (the reason says the text also differs).
+   (Before 5, 6b below is tried: a page whose differences are only the extractor's boundary is
+   moved, with that reason.)
 6. No previous good capture -> new (the reason mentions a redirect or a near-empty text).
+6b. The extractor's line moved, not the article -> unchanged (HTML pages judged where they were
+   parsed). The main text is where an extractor draws its line that day, and a footer, a script
+   or a class name that changes can make it take in or leave out a subtitle or a teaser. The
+   page's article is located where the previous main text sits in it now (the element holding
+   most of it and least else, PageLayout.article_span). The differences are the extractor's when
+   every line that joined the main text lies outside that element, and every line that left it
+   is still shown inside it, or was a stray line at an edge of the previous main text, or was
+   edited into a joined line that stands away from the article (more than ADJACENT_CHARS
+   characters of other text between them: a date or number in the template). An edit next to
+   the article or in it, a paragraph gone from the page or added inside the article all count.
 7. Anything else -> altered. The reason gives the similarity and which paragraphs were
    removed, added or changed, and quotes the edit itself when it is small ("'2018' ->
    '2019'"). One edited word or number is enough: equality, not similarity, decides unchanged.
@@ -82,7 +102,9 @@ Case, punctuation and every word and number of the article are compared exactly.
 that name a publication or update stamp count: the date in "会议时间：2018年3月5日" is content.
 
 Thresholds are module constants: NEAR_SAME 0.9, UNRELATED_BELOW 0.4, SOFT_404_MIN 0.85,
-HOME_MIN 0.8, SHORT_PAGE_WORDS 150. For scale: two unrelated news articles, Chinese or
+HOME_MIN 0.8, SHORT_PAGE_WORDS 150, GONE_SHARE 0.75, NEW_ARTICLE_SHARE 0.5, LINK_SHARE 0.5,
+EDITED_MIN 0.5, ADJACENT_CHARS 400. Rules 4f and 6b read the page (PageLayout) only when a
+capture would otherwise be altered, which few are: a worker parses each page once, for extraction. For scale: two unrelated news articles, Chinese or
 English, score about 0.1 with `similarity`; one edited number in an article scores above 0.99.
 """
 

@@ -136,3 +136,38 @@ def test_a_batch_of_captures_looks_up_its_citations_in_one_query(site, config, s
         assert sorted(row.citation_id for row in rows) == sorted(cited.values())
         assert {row.status for row in rows} == {"present"}
         session.rollback()
+
+
+BLOG = """<html><head><title>Field notes</title></head><body><nav><a href="/">Home</a> <a href="/about">About</a></nav>
+<div class="post"><h2>Visit to the data centre</h2>
+<p>We visited the new data centre on the edge of the city last week, where the operator showed us the halls.</p>
+<p>The operator said the first phase holds 3,000 racks and draws its power from the new substation nearby.</p>
+<p>A second phase is planned for next year, subject to approval by the provincial development commission.</p>
+<p>Local residents told us they had not been consulted about the noise from the cooling systems at night.</p>
+</div>
+<div class="sidebar"><h3>Earlier post</h3>
+<p>{earlier}</p></div>
+</body></html>"""
+EARLIER = "The bureau confirmed that 1,200 cameras were installed in the old town in 2019."
+
+
+def test_a_quote_outside_the_main_text_is_present_outside_and_turns_missing_when_removed(site, config, sessions):
+    """A passage in a part of the page the extractor leaves out (an earlier post in the sidebar)
+    is recorded "present (outside the main text)" from the first capture on; when the page stops
+    showing it, "missing"."""
+    url = site.set("/blog.html", BLOG.format(earlier=EARLIER))
+    citation = cite_now(sessions, url, "1,200 cameras were installed in the old town")
+    run_pass(config, sessions, everything=True)
+    with sessions() as session:
+        capture = session.scalars(select(Capture)).one()
+        assert "1,200 cameras" not in get_text(session, capture.text_sha256)  # not in the main text
+    site.set("/blog.html", BLOG.format(earlier="The bureau declined to say how many cameras were installed."))
+    run_pass(config, sessions, everything=True)
+    found = checks(sessions, citation)
+    assert [(status, verdict) for status, _, _, verdict in found] == [
+        ("present (outside the main text)", "new"), ("missing", "unchanged"),
+    ]
+    assert "outside the main text" in found[0][2]
+    # a citation added later is backfilled the same way
+    late = cite_now(sessions, url, "cameras were installed in the old town in 2019", claim_id="late")
+    assert [status for status, *_ in checks(sessions, late)] == ["present (outside the main text)", "missing"]

@@ -219,3 +219,19 @@ def test_a_quote_is_checked_in_a_long_text():
     text = (EN_TEXT + "\n" + ZH_TEXT + "\n") * 60
     match = check_quote("identified more than 10,000 suspects in 2016", text)
     assert match.status == "missing"
+
+
+def test_a_quote_outside_the_main_text_but_on_the_page():
+    from archiver.quotes import PRESENT_OUTSIDE, check_quote_on_page
+
+    main = "第一篇文章的正文，讲的是项目的投资情况。"
+    page = "博客首页\n第一篇文章的正文，讲的是项目的投资情况。\n第二篇：项目共安装高清摄像头1200台。"
+    found = check_quote_on_page("项目共安装高清摄像头1200台", main, page)
+    assert found.status == PRESENT_OUTSIDE == "present (outside the main text)"
+    assert found.score == 1.0 and "outside the main text" in found.detail
+    # in the main text it is simply present; on neither it stays missing, with the main text's detail
+    assert check_quote_on_page("讲的是项目的投资情况", main, page).status == "present"
+    gone = check_quote_on_page("项目共安装高清摄像头2100台", main, page)
+    assert gone.status == "missing"
+    assert check_quote_on_page("项目共安装高清摄像头1200台", main, None).status == "missing"
+    assert check_quote_on_page("项目共安装高清摄像头1200台", main, "").status == "missing"

@@ -355,3 +355,19 @@ def test_every_report_format_shows_the_chain_head_and_verify_checks_the_archive_
         assert result.exit_code == 1, fmt
         assert "the chain was cut short" in result.output and str(file) in result.output
         assert "reached capture 4" in result.output and "now ends at capture 2" in result.output
+
+
+def test_a_quote_shown_outside_the_main_text_supports_the_claim_live(site, config, sessions):
+    """The quote sits in a box of the page the extractor leaves out: the report says "present
+    (outside the main text)", in JSON, Markdown and HTML, and the citation supports the claim live."""
+    boxed = (ARTICLE.replace("</article>", "</article><aside class=\"box\"><p>Fact box: {box}</p></aside>")
+             .format(title="Camera deal signed", first=WITHOUT_QUOTE, box=WITH_QUOTE))
+    url = site.set("/boxed.html", boxed)
+    make_claim(sessions, "boxed", [(url, QUOTE)])
+    run_pass(config, sessions, everything=True)
+    report = report_of(sessions, "boxed")
+    c = report.citations[0]
+    assert (c.quote_status, c.support, c.problems) == ("present (outside the main text)", "live", [])
+    assert render.report_json(report)["citations"][0]["quote_status"] == "present (outside the main text)"
+    assert "present (outside the main text; checked" in render.report_md(report)
+    assert 'quote-status present">present (outside the main text; checked' in render.report_html(report)
