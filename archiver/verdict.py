@@ -614,10 +614,8 @@ def _emptied_in_page(c: _Comparison, min_body_chars: int) -> str | None:
         return None
     known = set(c.prev_lines)
     fresh = [line for line in c.cur_lines if line not in known and (not prose or _SENTENCE_END.search(line))]
-    gone = _line_chars(
-        line for line in article
-        if not page.shows(line) and not any(similarity(line, other) >= EDITED_MIN for other in fresh)
-    )
+    edits = _EditFinder(fresh)
+    gone = _line_chars(line for line in article if not page.shows(line) and not edits.of(line))
     if gone < GONE_SHARE * before:
         return None
     new_text = _line_chars(line for line in fresh if page.furniture_share(line) < LINK_SHARE)
@@ -630,6 +628,25 @@ def _emptied_in_page(c: _Comparison, min_body_chars: int) -> str | None:
         f"{what} outside links and teasers); what the extractor finds now is page furniture (menus, "
         f"link lists, teasers), similarity {format_score(c.sim)} to the previous capture"
     )
+
+
+class _EditFinder:
+    """The lines among `lines` that a given line may have been edited into: similarity at least
+    EDITED_MIN. Tokens are prepared once, and lines whose lengths alone rule it out are skipped
+    (an emptied page's main text can hold thousands of lines of teasers)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = [(line, _tokens(line)) for line in lines]
+
+    def of(self, line: str) -> list[str]:
+        tokens = _tokens(line)
+        # 2 x common / (a + b) >= EDITED_MIN needs the shorter to be at least EDITED_MIN / (2 - EDITED_MIN) of the longer
+        least = EDITED_MIN / (2 - EDITED_MIN)
+        return [
+            other for other, theirs in self.lines
+            if min(len(tokens), len(theirs)) >= least * max(len(tokens), len(theirs))
+            and _token_similarity(tokens, theirs, EDITED_MIN) >= EDITED_MIN
+        ]
 
 
 def _boundary_only(c: _Comparison) -> str | None:
@@ -668,7 +685,7 @@ def _boundary_only(c: _Comparison) -> str | None:
                 if not (inside[i] or i < first or i > last):
                     return None
             else:
-                edited = [other for other in new if similarity(line, other) >= EDITED_MIN]
+                edited = _EditFinder(new).of(line)
                 if not edited or any(page.distance(other, span) <= ADJACENT_CHARS for other in edited):
                     return None
             left += 1
