@@ -9,9 +9,12 @@ in Extracted.error. It is a pure function of its arguments, so it can run in a p
 Both libraries are imported on first use (together some 45 MB): a capture pass extracts in
 its pool's workers, and its main process never loads them.
 
-normalise_text() makes two renderings of the same text compare equal: markup, whitespace,
-full-width versus half-width characters, curly versus straight quotes and a change of
-character encoding leave it unchanged, while a changed word or number does not.
+normalise_text() makes two renderings of the same text compare equal where it can without
+changing what a reader sees: markup, whitespace and a change of character encoding leave it
+unchanged, while a changed word or number does not. The stored text keeps the page's own
+characters (Chinese full-width punctuation ，：（）“” stays as it is, for diffs and the closest
+passage of a quote check); fold_text() is the comparison key that also equates full-width and
+half-width forms and curly and straight quotes (the verdict compares by it).
 """
 
 from __future__ import annotations
@@ -76,29 +79,35 @@ _QUOTES = str.maketrans({
 # written without spaces, where a space only reflects how the HTML source was wrapped.
 _CJK = (
     "\u2e80-\u2fdf\u3000-\u303f\u3041-\u3096\u309d-\u30ff\u3100-\u312f\u31a0-\u31ff"
-    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\U00020000-\U0003ffff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff01-\uff60\U00020000-\U0003ffff"
 )
 _CJK_GAP = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")
 
 
 def normalise_text(text: str) -> str:
-    """Canonical form of a text for comparison: same text in, same text out.
+    """The text as a reader sees it, tidied: same text in, same text out.
 
-    NFKC (full-width letters, digits and punctuation become half-width), curly and corner
-    quotes become straight quotes, zero-width characters and soft hyphens go, no-break
-    spaces become spaces, whitespace between two Chinese/Japanese characters goes (it only
-    reflects line-wrapping in the HTML source), other runs of whitespace become one space,
-    lines are stripped and empty lines dropped. Case is kept. Idempotent.
+    NFC (composed characters), zero-width characters and soft hyphens go, no-break spaces
+    become spaces, whitespace between two Chinese/Japanese characters goes (it only reflects
+    line-wrapping in the HTML source), other runs of whitespace become one space, lines are
+    stripped and empty lines dropped. Case, width and punctuation are kept. Idempotent.
     """
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text.translate(_INVISIBLE_CHARS))
+    text = unicodedata.normalize("NFC", text.translate(_INVISIBLE_CHARS))
     lines = []
     for line in text.splitlines():
-        line = " ".join(_CJK_GAP.sub("", line).translate(_QUOTES).split())
+        line = " ".join(_CJK_GAP.sub("", line).split())
         if line:
             lines.append(line)
     return "\n".join(lines)
+
+
+def fold_text(text: str) -> str:
+    """The comparison key of a normalised text: NFKC (full-width letters, digits and punctuation
+    become half-width) and curly and corner quotes become straight ones. Two pages that differ
+    only in those read as the same page."""
+    return unicodedata.normalize("NFKC", text).translate(_QUOTES)
 
 
 # View counters and "last updated" stamps change on every visit without the text changing.

@@ -97,7 +97,8 @@ Noise is not change. Before comparing, the main text of both captures is cleaned
 - share/print/font-size lines ("【打印】【关闭】", "字体：大 中 小", "Share this article") go;
 - a sidebar heading ("Most read", "Related articles", "相关阅读", "热门文章", "猜你喜欢" ...) goes
   with the short, list-like lines after it (up to SIDEBAR_ITEM_WORDS words each);
-- spacing and line breaks are ignored (see quotes.squeeze_spaces), and NFKC folds width forms.
+- spacing and line breaks are ignored (see quotes.squeeze_spaces), and extract.fold_text folds
+  width forms and quotation marks (the stored text keeps them as the page has them).
 Case, punctuation and every word and number of the article are compared exactly. Only labels
 that name a publication or update stamp count: the date in "会议时间：2018年3月5日" is content.
 
@@ -124,6 +125,7 @@ from urllib.parse import urlsplit
 from rapidfuzz.distance import Indel
 
 from archiver.diff import WORD_UNITS, count_words, describe_changes, diff_texts, looks_chinese
+from archiver.extract import fold_text
 from archiver.quotes import format_score, squeeze_spaces
 from archiver.urls import InvalidURL, normalise_url
 
@@ -370,13 +372,14 @@ def _clean_short_line(line: str) -> str | None:
 
 
 def comparable_lines(text: str) -> list[str]:
-    """The lines of a main text that are compared: NFKC, noise removed (see module notes)."""
+    """The lines of a main text that are compared: folded (extract.fold_text), noise removed
+    (see module notes)."""
     return list(_comparable_lines(text))
 
 
 def _comparable_lines(text: str) -> Iterator[str]:
     in_sidebar = False
-    for line in unicodedata.normalize("NFKC", text).splitlines():
+    for line in fold_text(text).splitlines():
         line = " ".join(line.split())
         if not line:
             continue
@@ -402,7 +405,7 @@ def running_text(lines: list[str]) -> str:
 
 
 def _folded(text: str) -> str:
-    return squeeze_spaces(unicodedata.normalize("NFKC", text))
+    return squeeze_spaces(fold_text(text))
 
 
 # --- URLs and redirects --------------------------------------------------------------------------

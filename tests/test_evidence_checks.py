@@ -171,3 +171,49 @@ def test_a_quote_outside_the_main_text_is_present_outside_and_turns_missing_when
     # a citation added later is backfilled the same way
     late = cite_now(sessions, url, "cameras were installed in the old town in 2019", claim_id="late")
     assert [status for status, *_ in checks(sessions, late)] == ["present (outside the main text)", "missing"]
+
+
+def test_the_closest_passage_and_the_diff_keep_chinese_punctuation(site, config, sessions, tmp_path, monkeypatch):
+    """What a researcher reads is the page's own text: full-width ，、：（） stay as they are in the
+    closest passage of a missing quote and in `archiver diff`."""
+    import json
+
+    from tests.conftest import make_cli
+
+    url = site.set("/zh.html", ZH.encode("gbk"), content_type="text/html")
+    citation = cite_now(sessions, url, "共安装高清摄像头1200台，并接入市公安局指挥平台")
+    run_pass(config, sessions, everything=True)
+    site.set("/zh.html", ZH.replace("1200台", "1500台").encode("gbk"), content_type="text/html")
+    run_pass(config, sessions, everything=True)
+    history = checks(sessions, citation)
+    assert [(s, v) for s, _, _, v in history] == [("present", "new"), ("missing", "altered")]
+    assert "共安装高清摄像头1500台，并接入市公安局指挥平台" in history[1][1]
+    cli = make_cli(tmp_path, monkeypatch, config.database.url)
+    out = json.loads(cli("diff", url, "--json").output)
+    text = "".join(piece for segment in out["segments"] for piece in [segment.get("text") or segment.get("new") or ""])
+    assert "，" in text and "、" in text and "," not in text, out
+
+
+def test_texts_stored_before_punctuation_was_kept_still_compare_the_same(site, config, sessions):
+    """Captures made before the stored text kept full-width punctuation hold its half-width
+    form: the next capture of the same page is unchanged, not altered."""
+    from sqlalchemy import update
+
+    from archiver.extract import fold_text
+    from archiver.store import put_blobs
+
+    from archiver.sources import add_source
+
+    url = site.set("/zh.html", ZH.encode("gbk"), content_type="text/html")
+    with sessions.begin() as session:
+        add_source(session, url)
+    run_pass(config, sessions, everything=True)
+    with sessions.begin() as session:
+        capture = session.scalars(select(Capture)).one()
+        old_text = fold_text(get_text(session, capture.text_sha256))
+        assert "，" not in old_text
+        (key,), _ = put_blobs(session, [old_text.encode("utf-8")])
+        session.execute(update(Capture).where(Capture.id == capture.id).values(text_sha256=key))
+    run_pass(config, sessions, everything=True)
+    with sessions() as session:
+        assert session.scalars(select(Source)).one().state == "unchanged"
