@@ -116,6 +116,16 @@ class IntegrityConfig:
 
 
 @dataclass
+class WebConfig:
+    """`archiver serve`: who may use the web interface. Bound to a loopback address it needs
+    neither; on any other address it refuses to start without a password or a token."""
+
+    password: str = ""
+    token: str = ""
+    session_secret: str = ""
+
+
+@dataclass
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
@@ -125,6 +135,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     integrity: IntegrityConfig = field(default_factory=IntegrityConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     path: str | None = None
 
     def as_dict(self, redact: bool = True) -> dict[str, Any]:
@@ -145,7 +156,8 @@ class Config:
                 *(getattr(getattr(self, section), key) for section, key in SECRET_KEYS)]
 
 
-SECRET_KEYS = (("wayback", "secret_key"), ("wayback", "access_key"), ("notify", "smtp_password"))
+SECRET_KEYS = (("wayback", "secret_key"), ("wayback", "access_key"), ("notify", "smtp_password"),
+               ("web", "password"), ("web", "token"), ("web", "session_secret"))
 
 
 ENV_OVERRIDES = {
@@ -154,6 +166,8 @@ ENV_OVERRIDES = {
     "ARCHIVER_WAYBACK_SECRET_KEY": ("wayback", "secret_key"),
     "ARCHIVER_WEBHOOK_URL": ("notify", "webhook_url"),
     "ARCHIVER_SMTP_PASSWORD": ("notify", "smtp_password"),
+    "ARCHIVER_WEB_PASSWORD": ("web", "password"),
+    "ARCHIVER_WEB_TOKEN": ("web", "token"),
 }
 
 

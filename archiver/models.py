@@ -23,8 +23,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from archiver.history import CHANGED_CAPTURE, FAILED_CAPTURE
 
 
 def utcnow() -> datetime:
@@ -172,6 +175,12 @@ class Capture(Base):
         Index("ix_captures_run_id", "run_id"),
         Index("ix_captures_body_sha256", "body_sha256"),
         Index("ix_captures_started_at", "started_at"),
+        # Partial indexes (migration 0009): a run's failed captures (archiver.history.recent_runs)
+        # and the captures that found a change (archiver.history.recent_changes).
+        Index("ix_captures_failed_run", "run_id", sqlite_where=text(FAILED_CAPTURE),
+              postgresql_where=text(FAILED_CAPTURE)),
+        Index("ix_captures_changed_started", "started_at", sqlite_where=text(CHANGED_CAPTURE),
+              postgresql_where=text(CHANGED_CAPTURE)),
     )
 
 

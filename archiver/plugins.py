@@ -17,7 +17,9 @@ A plugin is a module named in the `archiver.plugins` entry-point group. It may d
 - `findings(session, run_id)`: what else a pass revealed, as a list of dicts with at least
   "kind" and "source_id" (the evidence package reports quotes that went missing);
 - `before_purge(session, capture_ids)`: captures are about to be removed on purpose
-  (archiver.custody): remove the plugin's rows that refer to them.
+  (archiver.custody): remove the plugin's rows that refer to them;
+- `web_extension`: "module:attribute" of a function returning an archiver.web.extension.WebExtension:
+  the routes, templates, dashboard panel and source filters it adds to `archiver serve`.
 This keeps the dependency one way: the archiver calls plugins, it never imports them.
 
 The CLI finds a plugin command by loading the plugins one at a time, in entry-point order,
@@ -232,3 +234,18 @@ def before_purge(session, capture_ids: list[int]) -> None:
         hook = getattr(plugin, "before_purge", None)
         if hook is not None:
             hook(session, capture_ids)
+
+
+def web_extensions() -> list:
+    """Every plugin's web extension (an archiver.web.extension.WebExtension): a plugin module's
+    `web_extension` names the function that makes it ("module:attribute"), imported only here."""
+    found = []
+    for plugin in load_plugins():
+        spec = getattr(plugin, "web_extension", None)
+        if spec is None:
+            continue
+        try:
+            found.append(resolve(spec)())
+        except Exception as exc:  # a broken plugin must not take the web interface down
+            log.error("web extension of plugin %s failed to load: %s", plugin.__name__, exc)
+    return found

@@ -52,3 +52,7 @@ def __getattr__(name: str):
 
         return [*cli_commands, demo_command]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# The web interface's pieces (claims, reports, the claims at risk), loaded by `archiver serve` only.
+web_extension = "evidence.web:extension"

@@ -128,3 +128,56 @@ def make_cli(tmp_path, monkeypatch, db_url: str | None = None):
 def cli(tmp_path, monkeypatch):
     """Run `archiver --config <tmp config.toml> ...` through the entry point; `cli.db_url` is its database."""
     return make_cli(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def archive(site, config):
+    """A real store: an English and a Chinese page captured, edited, captured again, cited by claim `cams`."""
+    from tests.webserver import make_archive
+
+    return make_archive(site, config)
+
+
+@pytest.fixture
+def served(archive):
+    """The web interface on `archive`, served by uvicorn on 127.0.0.1."""
+    from tests.webserver import Served
+
+    server = Served(archive.config, archive.sessions).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """The system Chromium, headless, driven by Playwright (one for the whole test run)."""
+    from tests.webserver import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
+
+    chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium_browser, served):
+    """A fresh browser tab (own cookies) on the served web interface; any request that would leave
+    127.0.0.1 is aborted and recorded in `page.left`."""
+    context = chromium_browser.new_context(base_url=served.url)
+    tab = context.new_page()
+    tab.left = []
+
+    def guard(route):
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1:", "data:", "about:")):
+            route.continue_()
+        else:
+            tab.left.append(url)
+            route.abort()
+
+    context.route("**/*", guard)
+    yield tab
+    context.close()

@@ -34,6 +34,7 @@ COMMANDS = {
     "timestamp": "archiver.cli.integrity:timestamp",
     "schedule": "archiver.cli.schedule:schedule",
     "notify": "archiver.cli.schedule:notify",
+    "serve": "archiver.cli.web:serve",
 }
 
 

@@ -472,26 +472,13 @@ def runs(app: App, limit: int, as_json: bool) -> None:
     """
     from rich.markup import escape
     from rich.table import Table
-    from sqlalchemy import func, or_, select
 
     from archiver.cli.app import console, print_table
-    from archiver.models import Capture, Run
+    from archiver.history import recent_runs
 
-    app.existing()
-    with app.sessions() as session:
-        rows = list(session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
-        errors = dict(session.execute(
-            select(Capture.run_id, func.count())
-            .where(Capture.run_id.in_([r.id for r in rows]),
-                   or_(Capture.error.is_not(None), Capture.verdict.is_(None), Capture.verdict == "unreachable"))
-            .group_by(Capture.run_id)
-        ).all()) if rows else {}
-    data = [
-        {"id": r.id, "started_at": r.started_at.isoformat(), "ended_at": r.ended_at.isoformat() if r.ended_at else None,
-         "status": r.status, "worker": r.worker, "trigger": r.trigger, "counts": r.counts or {},
-         "errors": errors.get(r.id, 0), "error": r.error}
-        for r in rows
-    ]
+    with app.reader() as db:
+        data = [{**r, "started_at": r["started_at"].isoformat(),
+                 "ended_at": r["ended_at"].isoformat() if r["ended_at"] else None} for r in recent_runs(db, limit)]
     if as_json:
         print_json(data)
         return
@@ -523,31 +510,24 @@ def diff(app: App, url: str, from_id: int | None, to_id: int | None, context: in
     from rich.markup import escape
 
     from archiver.cli.app import console
-    from archiver.diff import diff_texts, render_terminal, summary
-    from archiver.store import get_text
+    from archiver.compare import CompareError, compare
+    from archiver.diff import render_terminal, summary
 
     app.existing()
     with app.sessions() as session:
         source = tracked_source(session, url)
-        with_text = [c for c in source_captures(session, source) if c.text_sha256]
-        by_id = {c.id: c for c in with_text}
-        for wanted in (from_id, to_id):
-            if wanted is not None and wanted not in by_id:
-                fail(f"capture {wanted} is not a capture of {source.url} with text (see `archiver show`)")
-        new = by_id[to_id] if to_id else (with_text[-1] if with_text else None)
-        if from_id:
-            old = by_id[from_id]
-        else:
-            earlier = [c for c in with_text if new is not None and c.id < new.id and c.text_sha256 != new.text_sha256]
-            old = earlier[-1] if earlier else None
-        if new is None or old is None:
+        try:
+            found = compare(session, source, from_id, to_id)
+        except CompareError as exc:
+            fail(str(exc))
+        if found is None:
+            newest = [c for c in source_captures(session, source) if c.text_sha256][-1:]
             if as_json:
-                print_json({"url": source.url, "from": None, "to": new.id if new else None, "segments": []})
+                print_json({"url": source.url, "from": None, "to": newest[0].id if newest else None, "segments": []})
             else:
                 console.print("no two captures with different text to compare", highlight=False)
             return
-        old_text, new_text = get_text(session, old.text_sha256), get_text(session, new.text_sha256)
-    segments = diff_texts(old_text, new_text, lang=source.lang)
+    old, new, segments = found.old, found.new, found.segments
     if as_json:
         print_json({
             "url": source.url, "from": old.id, "to": new.id, "summary": summary(segments),

@@ -1,0 +1,59 @@
+"""What every page handler uses: a read of the database, a rendered template, query values.
+
+Reads go through the library functions the CLI uses, on an archiver.readdb.Reader over the
+request's SQLAlchemy session (so ORM and plain-SQL functions see the same transaction).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from archiver.readdb import Reader
+
+
+@contextlib.contextmanager
+def reading(request: Request) -> Iterator[tuple[object, Reader]]:
+    """An SQLAlchemy session and a Reader on its connection, for one page's reads."""
+    with request.app.state.sessions() as session:
+        yield session, Reader.of_session(session)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    """The page `template` rendered with `context` (every value escaped by Jinja2's autoescape)."""
+    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def int_param(request: Request, name: str, default: int | None = None, *, low: int = 0, high: int = 10**9) -> int | None:
+    """An integer query value, or 400 with a message people understand."""
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise HTTPException(400, f"{name} must be between {low} and {high}")
+    return number
+
+
+def day_param(request: Request, name: str, default: date) -> date:
+    """A YYYY-MM-DD query value, or 400."""
+    value = request.query_params.get(name)
+    if not value:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be a day written YYYY-MM-DD, not {value!r}") from None
+
+
+def start_of(day: date) -> datetime:
+    """Midnight UTC at the start of `day`."""
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)

@@ -1,0 +1,31 @@
+"""The evidence package in the web interface (`archiver serve`): claims, their citations and
+reports, the claims at risk on the dashboard, a source's citations on its page, the sources
+table filtered by claim tag, and importing a bibliography CSV.
+
+The archiver never imports this package: evidence.plugin names `extension` in its
+`web_extension`, and the archiver's web application calls it when it starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from archiver.web.extension import Panel, WebExtension
+
+AT_RISK_SHOWN = 15
+
+
+def dashboard_panel(db) -> Panel:
+    """The claims at risk, first on the dashboard, with their text."""
+    from evidence.report import claims_at_risk
+
+    found = claims_at_risk(db)
+    return Panel("evidence/at_risk.html", {"claims": found[:AT_RISK_SHOWN], "total": len(found)})
+
+
+def extension() -> WebExtension:
+    """What the evidence package adds to the web interface."""
+    return WebExtension(
+        templates=Path(__file__).parent / "templates",
+        dashboard=dashboard_panel,
+    )
