@@ -103,6 +103,7 @@ class Source(Base):
     __table_args__ = (
         Index("ix_sources_state", "state"),
         Index("ix_sources_next_due_at", "next_due_at"),
+        Index("ix_sources_lang", "lang"),
     )
 
 

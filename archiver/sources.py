@@ -8,7 +8,7 @@ module imports SQLAlchemy only inside the functions that take a session.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -185,9 +185,13 @@ def _source_rows(db: Reader, where: str, params: list, limit: int | None) -> lis
     if limit:
         sql += " LIMIT ?"
         params = [*params, limit]
-    return [SourceRow(r[0], r[1], r[2], utc(r[3]), r[4], r[5], utc(r[6]), r[7], r[8], utc(r[9]), r[10], r[11],
-                      bool(r[12]), utc(r[13]), r[14], utc(r[15]), r[16])
-            for r in db.rows(sql, params)]
+    return [_source_row(r) for r in db.rows(sql, params)]
+
+
+def _source_row(r: tuple) -> SourceRow:
+    """A SourceRow from a row of _ROW_SELECT."""
+    return SourceRow(r[0], r[1], r[2], utc(r[3]), r[4], r[5], utc(r[6]), r[7], r[8], utc(r[9]), r[10], r[11],
+                     bool(r[12]), utc(r[13]), r[14], utc(r[15]), r[16])
 
 
 def list_sources(db: Reader, state: str | None = None, limit: int | None = None) -> list[SourceRow]:
@@ -232,3 +236,76 @@ def source_captures(session: Session, source: Source) -> list[Capture]:
     from archiver.models import Capture
 
     return list(session.scalars(select(Capture).where(Capture.source_id == source.id).order_by(Capture.id)))
+
+
+# The columns the sources table can be sorted by, by the names its links use.
+SORTS = {"added": "id", "url": "url", "title": "title", "state": "state", "since": "state_since",
+         "checked": "last_checked_at", "captures": "capture_count", "lang": "lang"}
+
+
+@dataclass
+class SourceQuery:
+    """Which sources to list, in what order, which page: the web interface's sources table.
+
+    `site` is a host name: its pages and its subdomains' (gov.cn finds www.gov.cn). `text` is
+    found in the URL or the title, case aside. `extra` holds SQL conditions on `sources` with
+    their parameters (a plugin's filters, such as the claims' tags)."""
+
+    state: str | None = None
+    lang: str | None = None
+    site: str | None = None
+    text: str | None = None
+    extra: list[tuple[str, list]] = field(default_factory=list)
+    sort: str = "added"
+    descending: bool = False
+    limit: int = 50
+    offset: int = 0
+
+
+def like_pattern(value: str) -> str:
+    """`value` with LIKE's wildcards taken literally, for `LIKE ? ESCAPE '#'` (the same on SQLite and PostgreSQL)."""
+    return value.replace("#", "##").replace("%", "#%").replace("_", "#_")
+
+
+def _conditions(query: SourceQuery) -> tuple[list[str], list]:
+    where: list[str] = []
+    params: list = []
+    if query.state:
+        where.append("state = ?")
+        params.append(query.state)
+    if query.lang:
+        where.append("lang = ?")
+        params.append(query.lang)
+    if query.site:
+        host = like_pattern(query.site.strip().lower().rstrip("/"))
+        where.append("(" + " OR ".join(["url LIKE ? ESCAPE '#'"] * 4) + ")")
+        params += [f"{scheme}://{sub}{host}/%" for scheme in ("http", "https") for sub in ("", "%.")]
+    if query.text:
+        pattern = f"%{like_pattern(query.text.strip().lower())}%"
+        where.append("(lower(url) LIKE ? ESCAPE '#' OR lower(title) LIKE ? ESCAPE '#')")
+        params += [pattern, pattern]
+    for sql, values in query.extra:
+        where.append(f"({sql})")
+        params += values
+    return where, params
+
+
+def find_sources(db: Reader, query: SourceQuery) -> tuple[list[SourceRow], int]:
+    """One page of the sources matching `query`, in its order, and how many match in all.
+
+    Two statements (the page, the count); on 50,000 sources each reads the table once at most."""
+    where, params = _conditions(query)
+    clause = " AND ".join(where)
+    direction = " DESC" if query.descending else ""
+    order = f"{SORTS.get(query.sort, 'id')}{direction}, id{direction}"
+    # The page's ids are sorted first, on narrow rows; then only those rows are read whole.
+    page = f"SELECT id FROM sources{f' WHERE {clause}' if clause else ''} ORDER BY {order} LIMIT ? OFFSET ?"
+    sql = f"{_ROW_SELECT} WHERE id IN ({page}) ORDER BY {order}"
+    rows = [_source_row(r) for r in db.rows(sql, [*params, query.limit, query.offset])]
+    [(total,)] = db.rows("SELECT count(*) FROM sources" + (f" WHERE {clause}" if clause else ""), params)
+    return rows, total
+
+
+def language_counts(db: Reader) -> dict[str, int]:
+    """How many sources are in each language ("" for those without one)."""
+    return {lang or "": count for lang, count in db.rows("SELECT lang, count(*) FROM sources GROUP BY lang")}

@@ -10,6 +10,7 @@ EvidenceError with a sentence a researcher can act on; the CLI turns it into exi
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -493,3 +494,13 @@ def citation_rows(session: Session, *, target: Target | None = None, source_id: 
          "accessed": c.accessed, "note": c.note}
         for c, url in session.execute(query)
     ]
+
+
+def tagged_sources_condition(tag: str) -> tuple[str, list]:
+    """An SQL condition on `sources` (with its parameters): the source is cited by a claim tagged
+    `tag`. Tags are stored as a JSON list, so the tag is looked for as a JSON string in its text."""
+    from archiver.sources import like_pattern
+
+    pattern = "%" + like_pattern(json.dumps(tag.strip())) + "%"
+    return ("id IN (SELECT citations.source_id FROM citations JOIN claims ON claims.id = citations.claim_id"
+            " WHERE CAST(claims.tags AS TEXT) LIKE ? ESCAPE '#')", [pattern])

@@ -18,13 +18,13 @@ from starlette.templating import Jinja2Templates
 
 from archiver import dates, plugins
 from archiver.config import Config
-from archiver.web import dashboard, login
+from archiver.web import dashboard, login, sources
 from archiver.web.pages import render
 from archiver.web.security import Gate, SecurityHeaders, csrf_token
 
 HERE = Path(__file__).parent
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
-NAV = [("Dashboard", "/")]
+NAV = [("Dashboard", "/"), ("Sources", "/sources")]
 
 
 def _templates(extensions: list) -> Jinja2Templates:
@@ -62,7 +62,7 @@ def create_app(config: Config, *, sessions=None, allowed_hosts: list[str] | None
                    https_only=True, max_age=14 * 24 * 3600),
         Middleware(Gate, web=config.web),
     ]
-    routes = [*login.routes, *dashboard.routes,
+    routes = [*login.routes, *dashboard.routes, *sources.routes,
               *(route for e in extensions for route in e.routes),
               Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _error})

@@ -23,9 +23,17 @@ def dashboard_panel(db) -> Panel:
     return Panel("evidence/at_risk.html", {"claims": found[:AT_RISK_SHOWN], "total": len(found)})
 
 
+def tagged_sources_condition(tag: str) -> tuple[str, list]:
+    """The sources cited by a claim with this tag (evidence.claims.tagged_sources_condition)."""
+    from evidence.claims import tagged_sources_condition as condition
+
+    return condition(tag)
+
+
 def extension() -> WebExtension:
     """What the evidence package adds to the web interface."""
     return WebExtension(
         templates=Path(__file__).parent / "templates",
         dashboard=dashboard_panel,
+        source_filters={"tag": ("Claim tag", tagged_sources_condition)},
     )
