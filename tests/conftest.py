@@ -164,15 +164,15 @@ def chromium_browser():
 
 @pytest.fixture
 def page(chromium_browser, served):
-    """A fresh browser tab (own cookies) on the served web interface; any request that would leave
-    127.0.0.1 is aborted and recorded in `page.left`."""
+    """A fresh browser tab (own cookies) on the served web interface; any request to anything but
+    the web interface (the loopback test sites included) is aborted and recorded in `page.left`."""
     context = chromium_browser.new_context(base_url=served.url)
     tab = context.new_page()
     tab.left = []
 
     def guard(route):
         url = route.request.url
-        if url.startswith(("http://127.0.0.1:", "data:", "about:")):
+        if url.startswith((served.url + "/", "data:", "about:")):
             route.continue_()
         else:
             tab.left.append(url)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from pathlib import Path
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -18,13 +20,14 @@ from starlette.templating import Jinja2Templates
 
 from archiver import dates, plugins
 from archiver.config import Config
-from archiver.web import dashboard, login, sources
+from archiver.web import archived, dashboard, login, source, sources, work
+from archiver.web.jobs import CaptureJobs
 from archiver.web.pages import render
 from archiver.web.security import Gate, SecurityHeaders, csrf_token
 
 HERE = Path(__file__).parent
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
-NAV = [("Dashboard", "/"), ("Sources", "/sources")]
+NAV = [("Dashboard", "/"), ("Sources", "/sources"), ("Add", "/add")]
 
 
 def _templates(extensions: list) -> Jinja2Templates:
@@ -35,6 +38,7 @@ def _templates(extensions: list) -> Jinja2Templates:
     environment.filters["day"] = dates.day
     environment.globals["csrf_token"] = csrf_token
     environment.globals["nav"] = NAV + [link for e in extensions for link in e.nav]
+    environment.globals["add_links"] = [link for e in extensions for link in e.add_links]
     return Jinja2Templates(env=environment)
 
 
@@ -43,12 +47,13 @@ async def _error(request: Request, exc: HTTPException):
 
 
 def create_app(config: Config, *, sessions=None, allowed_hosts: list[str] | None = None,
-               session_secret: str | None = None) -> Starlette:
+               session_secret: str | None = None, jobs: CaptureJobs | None = None) -> Starlette:
     """The web interface on the archive of `config`.
 
     allowed_hosts: the Host headers answered (None: any; `archiver serve` on loopback passes the
     loopback names, so a web page elsewhere cannot reach it through DNS rebinding).
-    session_secret: signs the session cookie ([web] session_secret, else a random one)."""
+    session_secret: signs the session cookie ([web] session_secret, else a random one).
+    jobs: the queue of "capture now" jobs (made here by default; stopped when the server stops)."""
     if sessions is None:
         from archiver.db import open_database
 
@@ -62,12 +67,20 @@ def create_app(config: Config, *, sessions=None, allowed_hosts: list[str] | None
                    https_only=True, max_age=14 * 24 * 3600),
         Middleware(Gate, web=config.web),
     ]
-    routes = [*login.routes, *dashboard.routes, *sources.routes,
+    routes = [*login.routes, *dashboard.routes, *sources.routes, *source.routes, *archived.routes, *work.routes,
               *(route for e in extensions for route in e.routes),
               Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _error})
+    jobs = jobs if jobs is not None else CaptureJobs(config, sessions)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        await run_in_threadpool(jobs.close)
+
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _error}, lifespan=lifespan)
     app.state.config = config
     app.state.sessions = sessions
     app.state.extensions = extensions
     app.state.templates = _templates(extensions)
+    app.state.jobs = jobs
     return app

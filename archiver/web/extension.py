@@ -28,6 +28,7 @@ class WebExtension:
     - routes: Starlette routes, mounted at the application's root;
     - templates: the folder of its Jinja2 templates (they may extend "base.html");
     - nav: (label, path) links added to the menu;
+    - add_links: (label, path) links shown on the page that adds sources (importing a CSV);
     - dashboard: (reader) -> Panel shown first on the dashboard, or None;
     - source_panel: (reader, source_id) -> Panel shown on a source's page, or None;
     - source_filters: {name: (label, where)}: a filter of the sources table, `where(value)`
@@ -37,6 +38,7 @@ class WebExtension:
     routes: list = field(default_factory=list)
     templates: Path | None = None
     nav: list[tuple[str, str]] = field(default_factory=list)
+    add_links: list[tuple[str, str]] = field(default_factory=list)
     dashboard: Callable[..., Panel | None] | None = None
     source_panel: Callable[..., Panel | None] | None = None
     source_filters: dict[str, tuple[str, Callable[[str], tuple[str, list]]]] = field(default_factory=dict)

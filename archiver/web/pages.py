@@ -57,3 +57,23 @@ def day_param(request: Request, name: str, default: date) -> date:
 def start_of(day: date) -> datetime:
     """Midnight UTC at the start of `day`."""
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+def source_or_404(session, source_id: int):
+    """The source with this id, or 404."""
+    from archiver.models import Source
+
+    source = session.get(Source, source_id)
+    if source is None:
+        raise HTTPException(404, f"There is no source {source_id}.")
+    return source
+
+
+def capture_or_404(session, capture_id: int):
+    """The capture with this id, or 404."""
+    from archiver.models import Capture
+
+    capture = session.get(Capture, capture_id)
+    if capture is None:
+        raise HTTPException(404, f"There is no capture {capture_id}.")
+    return capture

@@ -1,0 +1,81 @@
+"""One source in the web interface: its timeline, two captures compared side by side with the
+edit highlighted (English words, Chinese word segments), each capture's text, raw body and
+provenance, "capture now" and its job page; adding a source through the form."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from archiver.models import Capture
+
+
+def _captures(archive, source_id: int) -> list[int]:
+    with archive.sessions() as session:
+        return list(session.scalars(select(Capture.id).where(Capture.source_id == source_id).order_by(Capture.id)))
+
+
+def test_timeline_and_english_comparison(page, archive):
+    first, second = _captures(archive, archive.en_id)
+    page.goto(f"/source/{archive.en_id}")
+    assert page.locator("h1").inner_text() == "Ministry signs camera deal"
+    timeline = page.locator("#timeline tbody tr")
+    assert timeline.count() == 2
+    assert "altered" in timeline.first.inner_text() and "new" in timeline.last.inner_text()
+    page.click("#compare-form button")
+    page.wait_for_url(f"**/source/{archive.en_id}/compare?from={first}&to={second}")
+    removed = page.locator("#old del").all_inner_texts()
+    added = page.locator("#new ins").all_inner_texts()
+    assert any("1,200" in text for text in removed) and any("800" in text for text in added)
+    assert any("officials" in text for text in removed) and any("spokesman" in text for text in added)
+    assert "ministry of public security" in page.locator("#old .text").inner_text()
+    assert page.locator("#new del").count() == 0 and page.locator("#old ins").count() == 0
+    assert "No screenshot of this capture" in page.locator("#screenshots").inner_text()
+    assert page.left == []
+
+
+def test_chinese_comparison_highlights_word_segments(page, archive):
+    first, second = _captures(archive, archive.zh_id)
+    page.goto(f"/source/{archive.zh_id}/compare?from={second}&to={first}")
+    assert page.locator("#old del").all_inner_texts() == ["海康威视", "三千万元"]
+    assert page.locator("#new ins").all_inner_texts() == ["大华股份", "五千万元"]
+    assert "关于智慧城市视频监控平台建设的通知" in page.locator("#new .text").inner_text()
+
+
+def test_capture_text_raw_body_and_provenance(page, archive):
+    first, _second = _captures(archive, archive.zh_id)
+    page.goto(f"/capture/{first}")
+    provenance = page.locator("#provenance").inner_text()
+    assert archive.zh_url in provenance and "200" in provenance and "new" in provenance
+    text = page.request.get(f"/capture/{first}/text")
+    assert text.headers["content-type"] == "text/plain; charset=utf-8" and "海康威视" in text.text()
+    raw = page.request.get(f"/capture/{first}/raw")
+    assert raw.headers["content-disposition"].startswith("attachment;")
+    assert raw.body().decode("utf-8").startswith("<html><head><meta charset='utf-8'><title>关于")
+    assert page.request.get("/capture/999999").status == 404
+
+
+def test_adding_a_source_through_the_form_and_capturing_it_now(page, archive, site):
+    url = site.set("/new/report.html", "<html><head><title>Procurement notice</title></head><body><article><p>"
+                   + "The bureau bought 300 cameras for the police stations of the county. " * 5
+                   + "</p></article></body></html>")
+    page.goto("/add")
+    page.fill("input[name=url]", "ftp://example.org/file")
+    page.click("#add-source button")
+    assert "http" in page.locator("#add-error").inner_text()
+    assert page.locator("input[name=url]").input_value() == "ftp://example.org/file"
+    page.fill("input[name=url]", url)
+    page.fill("input[name=lang]", "en")
+    page.click("#add-source button")
+    page.wait_for_url("**/source/*?added=1")
+    source_page = page.url.split("?")[0]
+    assert "state\npending" in page.locator("#facts").inner_text()
+    page.click("#capture-now button")
+    page.wait_for_url("**/jobs/*")
+    expect(page.locator("#job-state")).to_contain_text("Done: 1 of 1 captured", timeout=60_000)
+    assert "new" in page.locator("#outcomes").inner_text()
+    assert page.locator("head meta[http-equiv=refresh]").count() == 0
+    page.goto(source_page)
+    assert "state\nnew since" in page.locator("#facts").inner_text()
+    assert "done (1 captured)" in page.locator("#capture-now").inner_text()
+    assert site.hits("/new/report.html") >= 1 and page.left == []
