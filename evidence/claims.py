@@ -344,13 +344,29 @@ def cite(
     return CiteResult(citation, source, created, source_created, updated, checks)
 
 
-def claim_rows(session: Session) -> list[dict]:
-    """Every claim with the number of citations made directly for it."""
+def _claim_filter(query, text: str | None):
+    """`query` on claims narrowed to those whose id, text or tags hold `text` (case aside)."""
+    if not text:
+        return query
+    from sqlalchemy import String, cast, or_
+
+    from archiver.sources import like_pattern
+
+    pattern = f"%{like_pattern(text.strip().lower())}%"
+    return query.where(or_(func.lower(Claim.id).like(pattern, escape="#"), func.lower(Claim.text).like(pattern, escape="#"),
+                           func.lower(cast(Claim.tags, String)).like(pattern, escape="#")))
+
+
+def claim_rows(session: Session, *, text: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
+    """Every claim (or those whose id, text or tags hold `text`; at most `limit` from `offset`),
+    in id order, with the number of citations made directly for it."""
+    claims = list(session.scalars(_claim_filter(select(Claim), text).order_by(Claim.id).offset(offset).limit(limit)))
+    ids = [claim.id for claim in claims]
     direct = dict(session.execute(
-        select(Citation.claim_id, func.count()).where(Citation.claim_id.is_not(None)).group_by(Citation.claim_id)
-    ).all())
+        select(Citation.claim_id, func.count()).where(Citation.claim_id.in_(ids)).group_by(Citation.claim_id)
+    ).all()) if ids else {}
     rows = []
-    for claim in session.scalars(select(Claim).order_by(Claim.id)):
+    for claim in claims:
         rows.append({
             "id": claim.id,
             "text": claim.text,
@@ -360,6 +376,11 @@ def claim_rows(session: Session) -> list[dict]:
             "updated_at": claim.updated_at.isoformat() if claim.updated_at else None,
         })
     return rows
+
+
+def count_claims(session: Session, *, text: str | None = None) -> int:
+    """How many claims claim_rows lists with this `text` and no limit."""
+    return session.scalar(_claim_filter(select(func.count()).select_from(Claim), text))
 
 
 def datapoint_rows(session: Session) -> list[dict]:

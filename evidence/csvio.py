@@ -167,14 +167,17 @@ def parse_csv(text: str, encoding: str = "utf-8") -> CSVFile:
     return CSVFile(rows, encoding, delimiter, unknown)
 
 
-def read_csv(path: str | os.PathLike, encoding: str | None = None) -> CSVFile:
-    """Read and parse a CSV file (see the module notes for encodings and separators)."""
+def _file_bytes(path: str | os.PathLike) -> bytes:
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except OSError as exc:
         raise CSVFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    text, used = decode_csv_bytes(data, encoding)
+
+
+def read_csv(path: str | os.PathLike, encoding: str | None = None) -> CSVFile:
+    """Read and parse a CSV file (see the module notes for encodings and separators)."""
+    text, used = decode_csv_bytes(_file_bytes(path), encoding)
     return parse_csv(text, used)
 
 
@@ -480,7 +483,13 @@ def import_rows(session: Session, rows: list[CSVRow], *, encoding: str = "utf-8"
 
 def import_file(session: Session, path: str | os.PathLike, *, encoding: str | None = None) -> ImportSummary:
     """Read, validate and import a CSV file into the session (the caller commits)."""
-    parsed = read_csv(path, encoding)
+    return import_bytes(session, _file_bytes(path), encoding=encoding)
+
+
+def import_bytes(session: Session, data: bytes, *, encoding: str | None = None) -> ImportSummary:
+    """Import a CSV file's bytes (an upload) like import_file (the caller commits)."""
+    text, used = decode_csv_bytes(data, encoding)
+    parsed = parse_csv(text, used)
     summary = import_rows(session, parsed.rows, encoding=parsed.encoding)
     if parsed.unknown_columns:
         summary.warnings.insert(0, f"columns ignored (not known): {', '.join(parsed.unknown_columns)}")

@@ -30,7 +30,7 @@ class WebExtension:
     - nav: (label, path) links added to the menu;
     - add_links: (label, path) links shown on the page that adds sources (importing a CSV);
     - dashboard: (reader) -> Panel shown first on the dashboard, or None;
-    - source_panel: (reader, source_id) -> Panel shown on a source's page, or None;
+    - source_panel: (session, reader, source_id) -> Panel shown on a source's page, or None;
     - source_filters: {name: (label, where)}: a filter of the sources table, `where(value)`
       returning an SQL condition on `sources` (with ? placeholders) and its parameters.
     """

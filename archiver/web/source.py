@@ -32,7 +32,7 @@ def source_page(request: Request):
         captures = source_captures(session, source)
         copies = wayback_copies(db, [c.id for c in captures])
         panels = [panel for e in request.app.state.extensions if e.source_panel
-                  for panel in [e.source_panel(db, source.id)] if panel]
+                  for panel in [e.source_panel(session, db, source.id)] if panel]
         shots = screenshots_of(session, [c.id for c in captures])
     with_text = [c for c in captures if c.text_sha256]
     return render(request, "source.html", source=source, captures=list(reversed(captures)), copies=copies,
