@@ -148,9 +148,11 @@ def served(archive):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser():
-    """The system Chromium, headless, driven by Playwright (one for the whole test run)."""
+    """The system Chromium, headless, driven by Playwright: one per test module, because
+    Playwright's sync API keeps an event loop running in the main thread while it is open (and
+    asyncio.run, which later modules call, refuses to run beside it)."""
     from tests.webserver import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
 
     chromium_or_skip()
