@@ -127,3 +127,52 @@ def test_signing_in_works_in_chromium_over_loopback(chromium_browser, web_config
         context.close()
     finally:
         server.stop()
+
+
+def _post_paths(app) -> list[str]:
+    """Every POST route of the application (the plugins' included), with its parameters filled in."""
+    from starlette.routing import Route
+
+    paths = []
+    for route in app.routes:
+        if isinstance(route, Route) and "POST" in (route.methods or ()):
+            paths.append(route.path.replace("{source_id:int}", "1").replace("{claim_id:str}", "cams")
+                         .replace("{citation_id:int}", "1"))
+    return paths
+
+
+def test_every_form_of_the_app_and_its_plugins_needs_the_csrf_token(archive):
+    app = create_app(archive.config, sessions=archive.sessions)
+    paths = _post_paths(app)
+    assert {"/add", "/claims", "/claims/cams/cite", "/import", "/source/1/capture", "/logout"} <= set(paths)
+    with TestClient(app, base_url="https://127.0.0.1", follow_redirects=False) as http:
+        token = csrf_of(http.get("/add"))
+        for path in paths:
+            response = http.post(path, data={"url": "https://example.org/", "text": "x", "csrf": "forged"})
+            assert response.status_code == 403, path
+        assert http.post("/claims", data={"text": "A new claim", "csrf": token}).status_code == 303
+    with archive.sessions() as session:
+        from evidence.models import Claim
+
+        assert session.get(Claim, "a-new-claim") is not None
+
+
+def test_hostile_titles_claims_and_quotes_stay_text_on_every_page(page, archive, site):
+    """Page titles, claim texts, quotes and reasons come from hostile pages and people: shown, never run."""
+    from archiver.sources import add_source
+    from evidence.claims import Target, add_claim, cite
+
+    attack = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>"\'>'
+    with archive.sessions.begin() as session:
+        source, _ = add_source(session, site.url("/hostile-title.html"), title=attack, lang=attack)
+        add_claim(session, attack, claim_id="attack", tags=[attack])
+        cite(session, Target(claim_id="attack"), archive.en_url, quote=attack, note=attack)
+        source_id = source.id
+    for path in ("/", "/sources", f"/sources?q={attack}", f"/source/{source_id}", f"/source/{archive.en_id}",
+                 "/claims", "/claims/attack", f"/claims?q={attack}"):
+        page.goto(path)
+        assert page.evaluate("window.__pwned") is None, path
+        assert page.locator("main script, main img[src=x]").count() == 0, path
+    page.goto("/claims/attack")
+    assert attack in page.locator("#report").inner_text()
+    assert page.left == []
