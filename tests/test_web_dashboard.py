@@ -47,3 +47,25 @@ def test_recent_runs_and_changes_are_the_library_queries_of_the_cli(archive, tmp
     result = make_cli(tmp_path, monkeypatch, archive.config.database.url)("runs", "--json")
     assert result.exit_code == 0, result.output
     assert [(r["id"], r["errors"]) for r in json.loads(result.output)] == [(r["id"], r["errors"]) for r in runs]
+
+
+def test_dashboard_reads_on_sqlite_and_postgresql(site, config, db_url):
+    from starlette.testclient import TestClient
+
+    from archiver.web.app import create_app
+    from evidence.report import claims_at_risk
+    from tests.webserver import make_archive
+
+    config.database.url = db_url
+    archive = make_archive(site, config)
+    with archive.sessions() as session:
+        db = Reader.of_session(session)
+        [risk] = claims_at_risk(db)
+        changes, total = recent_changes(db, start_of(date.today() - timedelta(days=1)))
+        runs = recent_runs(db, 5)
+    assert (risk.id, risk.altered, risk.quote_missing, risk.deleted) == ("cams", 2, 2, 0)
+    assert total == 2 and len(runs) == 2
+    with TestClient(create_app(config, sessions=archive.sessions), base_url="https://127.0.0.1") as http:
+        for path in ("/", "/sources?q=DEAL&sort=checked&dir=desc", f"/source/{archive.zh_id}/compare", "/claims/cams",
+                     "/claims?q=hik"):
+            assert http.get(path).status_code == 200, path
