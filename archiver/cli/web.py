@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from archiver.cli.app import App, fail, pass_app
@@ -14,7 +16,11 @@ from archiver.cli.app import App, fail, pass_app
 @pass_app
 def serve(app: App, host: str, port: int) -> None:
     """Serve the web interface: the dashboard, sources and their captures side by side, claims
-    and their reports, adding sources and capturing them now. Stop it with Ctrl-C."""
+    and their reports, adding sources and capturing them now.
+
+    Ctrl-C or SIGTERM stops it with exit status 0 (as `archiver schedule` after SIGTERM): the
+    requests under way are answered, and a capture asked for from the web drops what it has in
+    flight (those sources stay due)."""
     from archiver.web.security import InsecureBinding, check_binding, is_loopback
 
     try:
@@ -28,7 +34,15 @@ def serve(app: App, host: str, port: int) -> None:
     web = create_app(app.config, sessions=app.sessions, allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"archiver web interface on http://{shown}:{port}/ (Ctrl-C stops it)", err=True)
-    uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False)
+    # uvicorn answers SIGINT and SIGTERM by shutting down, then raises the signal again under the
+    # handler found before it started: for SIGTERM this one, so that `systemctl stop` ends with
+    # status 0 as Ctrl-C does (uvicorn.run swallows the KeyboardInterrupt).
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: None)
+    try:
+        uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    click.echo("stopped", err=True)
 
 
 commands = [serve]
