@@ -79,3 +79,29 @@ def test_adding_a_source_through_the_form_and_capturing_it_now(page, archive, si
     assert "state\nnew since" in page.locator("#facts").inner_text()
     assert "done (1 captured)" in page.locator("#capture-now").inner_text()
     assert site.hits("/new/report.html") >= 1 and page.left == []
+
+
+def test_a_gbk_page_without_a_declared_charset_compares_and_shows_in_chinese(page, archive, site):
+    """A GBK page that declares no charset: its two versions compared by word segment, and the
+    archived page shown with its characters intact."""
+    from archiver.sources import add_source
+    from tests.webserver import capture_all
+
+    old = ("<html><head><title>关于加强视频监控建设的通知</title></head><body><article><h1>关于加强视频监控建设的通知</h1>"
+           "<p>各区县公安分局：为推进平安城市建设，市局决定在全市范围内新增高清摄像头两千个，由海康威视负责安装调试。</p>"
+           "<p>请各单位于本月底前上报点位清单，并做好施工配合工作。</p></article></body></html>")
+    new = old.replace("两千个", "五百个").replace("海康威视", "本地企业")
+    url = site.set("/gbk/notice.html", old.encode("gbk"), content_type="text/html")
+    with archive.sessions.begin() as session:
+        source_id = add_source(session, url, lang="zh")[0].id
+    capture_all(archive.config, archive.sessions)
+    site.set("/gbk/notice.html", new.encode("gbk"), content_type="text/html")
+    capture_all(archive.config, archive.sessions)
+    first, second = _captures(archive, source_id)
+    page.goto(f"/source/{source_id}/compare")
+    assert page.locator("#old del").all_inner_texts() == ["两千个", "海康威视"]
+    assert page.locator("#new ins").all_inner_texts() == ["五百个", "本地企业"]
+    page.goto(f"/capture/{first}/view")
+    frame = page.frame_locator("iframe.archived")
+    assert "由海康威视负责安装调试" in frame.locator("article").inner_text()
+    assert page.left == []
