@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from archiver.redact import MASK, mask_url, remember
 
@@ -19,6 +21,9 @@ DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0 Safari/537.36 source-archiver/0.1"
 )
+
+
+VANTAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 
 class ConfigError(Exception):
@@ -43,6 +48,17 @@ class FetchConfig:
     accept_language: str = "en,zh-CN;q=0.9,zh;q=0.8"
     allow_private_addresses: bool = False
     conditional_requests: bool = True
+    proxy: str = ""
+
+
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+@dataclass
+class VantageConfig:
+    """A named vantage point: where pages are fetched from. `proxy` is its proxy URL, "" for none."""
+
+    proxy: str = ""
 
 
 @dataclass
@@ -136,6 +152,7 @@ class Config:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     integrity: IntegrityConfig = field(default_factory=IntegrityConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    vantages: dict[str, VantageConfig] = field(default_factory=dict)
     path: str | None = None
 
     def as_dict(self, redact: bool = True) -> dict[str, Any]:
@@ -145,6 +162,9 @@ class Config:
         if redact:
             data["database"]["url"] = mask_url(data["database"]["url"])
             data["notify"]["webhook_url"] = mask_url(data["notify"]["webhook_url"])
+            data["fetch"]["proxy"] = mask_url(data["fetch"]["proxy"])
+            for vantage in data["vantages"].values():
+                vantage["proxy"] = mask_url(vantage["proxy"])
             for section, key in SECRET_KEYS:
                 if data[section][key]:
                     data[section][key] = MASK
@@ -152,7 +172,8 @@ class Config:
 
     def secrets(self) -> list[str]:
         """The secret values in these settings (for archiver.redact to keep out of any output)."""
-        return [self.database.url, self.notify.webhook_url,
+        return [self.database.url, self.notify.webhook_url, self.fetch.proxy,
+                *(vantage.proxy for vantage in self.vantages.values()),
                 *(getattr(getattr(self, section), key) for section, key in SECRET_KEYS)]
 
 
@@ -168,6 +189,7 @@ ENV_OVERRIDES = {
     "ARCHIVER_SMTP_PASSWORD": ("notify", "smtp_password"),
     "ARCHIVER_WEB_PASSWORD": ("web", "password"),
     "ARCHIVER_WEB_TOKEN": ("web", "token"),
+    "ARCHIVER_PROXY": ("fetch", "proxy"),
 }
 
 
@@ -234,6 +256,9 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
                 raise ConfigError(f"{file}: unknown section [{section}]")
             if not isinstance(values, dict):
                 raise ConfigError(f"{file}: [{section}] must be a table")
+            if section == "vantages":
+                config.vantages = _vantages(file, values)
+                continue
             known = {f.name for f in dataclasses.fields(getattr(config, section))}
             for key, value in values.items():
                 if key not in known:
@@ -248,7 +273,48 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
     return config
 
 
+def _vantages(file: Path, tables: dict[str, Any]) -> dict[str, VantageConfig]:
+    """The [vantages.NAME] tables of a configuration file, each checked like a section."""
+    vantages = {}
+    for name, values in tables.items():
+        if not VANTAGE_NAME.fullmatch(name):
+            raise ConfigError(f"{file}: [vantages.{name}]: a vantage name is letters, digits, '-' and '_' "
+                              "(it is stored on every capture made from it)")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{file}: [vantages.{name}] must be a table, e.g. proxy = \"socks5://host:1080\"")
+        vantage = VantageConfig()
+        for key, value in values.items():
+            if key not in {f.name for f in dataclasses.fields(VantageConfig)}:
+                raise ConfigError(f"{file}: unknown key {key!r} in [vantages.{name}]")
+            setattr(vantage, key, _coerce(f"vantages.{name}", key, value, getattr(vantage, key)))
+        vantages[name] = vantage
+    return vantages
+
+
+def proxy_problem(proxy: str) -> str | None:
+    """Why `proxy` cannot be used as a proxy URL, or None ("" means no proxy)."""
+    if not proxy:
+        return None
+    try:
+        parts = urlsplit(proxy)
+        port = parts.port
+    except ValueError as exc:
+        return f"is not a proxy address ({exc})"
+    if parts.scheme not in PROXY_SCHEMES:
+        return f"must start with {', '.join(s + '://' for s in PROXY_SCHEMES)}, not {mask_url(proxy)!r}"
+    if not parts.hostname or port is None:
+        return f"must name the proxy's host and port, e.g. socks5://127.0.0.1:1080, not {mask_url(proxy)!r}"
+    if parts.path.strip("/") or parts.query:
+        return f"must be only scheme://[user:password@]host:port, not {mask_url(proxy)!r}"
+    return None
+
+
 def _validate(config: Config) -> None:
+    for where, proxy in [("[fetch] proxy", config.fetch.proxy),
+                         *((f"[vantages.{name}] proxy", v.proxy) for name, v in config.vantages.items())]:
+        problem = proxy_problem(proxy)
+        if problem:
+            raise ConfigError(f"{where} {problem}")
     checks = [
         (config.fetch.concurrency >= 1, "[fetch] concurrency must be at least 1"),
         (config.fetch.per_host_concurrency >= 1, "[fetch] per_host_concurrency must be at least 1"),

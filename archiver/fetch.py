@@ -31,6 +31,7 @@ import httpx
 
 from archiver.config import FetchConfig
 from archiver.content_coding import BoundedDecoder, CodingError, TooLarge
+from archiver.redact import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ ERROR_KINDS = (
     "private_address",
     "bad_url",
     "protocol",
+    "proxy",
     "other",
 )
 _URL_SAFE_ASCII = "".join(chr(i) for i in range(0x21, 0x7F))
@@ -91,8 +93,11 @@ class FetchResult:
     error: str | None = None
     not_modified: bool = False
     content_type: str | None = None
-    # The server address of every response in the chain, redirects included, in order.
+    # The server address of every response in the chain, redirects included, in order. Through
+    # a proxy, the addresses the target's name resolves to here (the proxy's own is not the server's).
     addresses: list[str] = field(default_factory=list)
+    # The vantage point the page was fetched from (archiver.vantages), None for the [fetch] settings.
+    vantage: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of response header `name` (any letter case), or None."""
@@ -279,12 +284,17 @@ class Fetcher:
 
     `address_policy` says why an IP address is refused, or None to allow it; it applies only
     while `config.allow_private_addresses` is false. The default refuses every address that is
-    not public.
+    not public. It applies to the pages fetched, never to the proxy: `proxy` (default
+    `config.proxy`, "" for none) is where every request of this fetcher goes through, and
+    may well be on this machine (an SSH tunnel). `vantage` names it on every result.
     """
 
-    def __init__(self, config: FetchConfig, *, address_policy: Callable[[str], str | None] = classify_address) -> None:
+    def __init__(self, config: FetchConfig, *, address_policy: Callable[[str], str | None] = classify_address,
+                 proxy: str | None = None, vantage: str | None = None) -> None:
         self.config = config
         self.address_policy = address_policy
+        self.proxy = config.proxy if proxy is None else proxy
+        self.vantage = vantage
         self._client: httpx.AsyncClient | None = None
         self._pools: OrderedDict[tuple, _SitePool] = OrderedDict()
         self._tls: ssl.SSLContext | None = None
@@ -340,7 +350,7 @@ class Fetcher:
         return result
 
     async def _fetch_once(self, url: str, conditional: dict[str, str], validated: str | None) -> FetchResult:
-        result = FetchResult(requested_url=url)
+        result = FetchResult(requested_url=url, vantage=self.vantage)
         try:
             await self._follow(result, url, conditional, validated)
         except _Failure as failure:
@@ -367,7 +377,7 @@ class Fetcher:
                 budget = self.config.total_timeout - spent
                 try:
                     async with asyncio.timeout(max(budget, 0.0)):
-                        await self._check_address(current)
+                        resolved = await self._check_address(current)
                         response = await self._exchange(result, current, cookies, asked)
                 except TimeoutError:
                     raise _Failure("timeout", f"gave up after {_seconds(self.config.total_timeout)} "
@@ -376,6 +386,8 @@ class Fetcher:
                     spent += time.monotonic() - began
             if result.server_ip:
                 result.addresses.append(result.server_ip)
+            elif self.proxy:
+                result.addresses.extend(resolved)
             if response.status_code == 304 and not asked:
                 hops = f" after {len(result.redirects)} redirect(s)" if result.redirects else ""
                 raise _Failure("unasked_304", f"{current}{hops} answered 304 Not Modified to a request that was not "
@@ -420,8 +432,9 @@ class Fetcher:
             finally:
                 self._running.release()
 
-    async def _check_address(self, url: httpx.URL) -> None:
-        """Resolve the host (which also detects DNS failures reliably) and refuse non-public addresses."""
+    async def _check_address(self, url: httpx.URL) -> list[str]:
+        """Resolve the host (which also detects DNS failures reliably), refuse non-public addresses,
+        and return the addresses."""
         host = _host(url)
         try:
             addresses = [str(ipaddress.ip_address(host))]
@@ -430,13 +443,14 @@ class Fetcher:
             addresses = await self._resolve(host, url.port or _default_port(url))
             literal = False
         if self.config.allow_private_addresses:
-            return
+            return addresses
         for address in addresses:
             problem = self.address_policy(address)
             if problem:
                 where = f"{host} is {problem}" if literal else f"{host} resolves to {address}, {problem}"
                 raise _Failure("private_address", f"refused to fetch {url}: {where}. Set allow_private_addresses "
                                                   "= true in the [fetch] section of the configuration to allow it")
+        return addresses
 
     async def _resolve(self, host: str, port: int) -> list[str]:
         loop = asyncio.get_running_loop()
@@ -471,6 +485,10 @@ class Fetcher:
         try:
             response = await pool.transport.handle_async_request(request)
             response.request = request
+            if response.status_code == 407 and self.proxy:
+                await response.aclose()
+                raise _Failure("proxy", f"the proxy {self._proxy_name()} refused its credentials (407 Proxy "
+                                        "Authentication Required): check the user and password in its proxy URL")
             try:
                 self._record_response(result, response)
                 cookies.extract_cookies(response)
@@ -480,10 +498,34 @@ class Fetcher:
             finally:
                 await response.aclose()
         except httpx.HTTPError as exc:
-            raise _failure_from(exc, url, self.config) from None
+            failure = self._proxy_failure(exc, url) if self.proxy else None
+            if failure is None:
+                failure = _failure_from(exc, url, self.config)
+                if self.proxy:
+                    failure.message += f" (through the proxy {self._proxy_name()})"
+            raise failure from None
         finally:
             pool.active -= 1
         return response
+
+    def _proxy_name(self) -> str:
+        where = mask_url(self.proxy)
+        return f"of vantage {self.vantage} ({where})" if self.vantage else where
+
+    def _proxy_failure(self, exc: httpx.HTTPError, url: httpx.URL) -> _Failure | None:
+        """The failure of a fetch through the proxy that is the proxy's own: it cannot be reached,
+        refuses our credentials, or refuses (or fails) to connect to `url`'s host. None for the
+        others, which say what the page's server did. Through a proxy every connection is to the
+        proxy: the target's refusals come back as the proxy's answer."""
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, httpx.ProxyError):
+            return _Failure("proxy", f"the proxy {self._proxy_name()} did not connect to {url.host}: {text}")
+        if isinstance(exc, httpx.ConnectTimeout):
+            return _Failure("proxy", f"timed out after {_seconds(self.config.timeout)} connecting to the proxy "
+                                     f"{self._proxy_name()}")
+        if isinstance(exc, httpx.ConnectError):
+            return _Failure("proxy", f"could not connect to the proxy {self._proxy_name()}: {text}")
+        return None
 
     async def _pool(self, url: httpx.URL) -> _SitePool:
         """The connection pool of `url`'s site (scheme, host, port), made on first use.
@@ -503,7 +545,8 @@ class Fetcher:
             return pool
         size = self.config.per_host_concurrency
         pool = self._pools[key] = _SitePool(httpx.AsyncHTTPTransport(
-            verify=self._tls, trust_env=False, limits=httpx.Limits(max_connections=size, max_keepalive_connections=size)))
+            verify=self._tls, trust_env=False, limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            proxy=httpx.Proxy(self.proxy) if self.proxy else None))
         keep = self.config.concurrency * IDLE_SITES_PER_SLOT
         for old_key, old in list(self._pools.items()):
             if len(self._pools) <= keep:
@@ -525,7 +568,7 @@ class Fetcher:
         result.truncated = False
         result.server_ip = None
         stream = response.extensions.get("network_stream")
-        if stream is not None:
+        if stream is not None and not self.proxy:  # through a proxy, the peer is the proxy
             address = stream.get_extra_info("server_addr")
             if address:
                 result.server_ip = str(address[0])

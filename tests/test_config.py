@@ -67,3 +67,38 @@ def test_database_password_is_never_recorded():
     assert config.as_dict()["database"]["url"] == "postgresql://archiver:***@db.example.org/archive"
     config.database.url = "sqlite:///archive.db"
     assert config.as_dict()["database"]["url"] == "sqlite:///archive.db"
+
+
+def test_proxies_and_vantages(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[fetch]\nproxy = "http://me:hunter22@127.0.0.1:3128"\n'
+                    '[vantages.cn]\nproxy = "socks5h://me:s3cret-cn@127.0.0.1:1080"\n[vantages.direct]\nproxy = ""\n',
+                    encoding="utf-8")
+    config = load_config(path, env={})
+    assert config.fetch.proxy == "http://me:hunter22@127.0.0.1:3128"
+    assert sorted(config.vantages) == ["cn", "direct"]
+    assert config.vantages["cn"].proxy == "socks5h://me:s3cret-cn@127.0.0.1:1080"
+    assert config.vantages["direct"].proxy == ""
+    shown = config.as_dict()
+    assert shown["fetch"]["proxy"] == "http://me:***@127.0.0.1:3128"
+    assert shown["vantages"]["cn"]["proxy"] == "socks5h://me:***@127.0.0.1:1080"
+    assert "s3cret-cn" in config.secrets() or any("s3cret-cn" in s for s in config.secrets())
+    assert load_config(path, env={"ARCHIVER_PROXY": "socks5://127.0.0.1:9050"}).fetch.proxy == "socks5://127.0.0.1:9050"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[fetch]\nproxy = "ftp://127.0.0.1:21"\n', r"\[fetch\] proxy must start with http://, https://, socks5://"),
+        ('[fetch]\nproxy = "socks5://me:pw-xyz@127.0.0.1"\n', r"must name the proxy's host and port.*me:\*\*\*@"),
+        ('[vantages.cn]\nproxy = "http://127.0.0.1:3128/path"\n', r"\[vantages.cn\] proxy must be only"),
+        ('[vantages.cn]\nprox = "http://127.0.0.1:3128"\n', r"unknown key 'prox' in \[vantages.cn\]"),
+        ('[vantages]\ncn = "http://127.0.0.1:3128"\n', r"\[vantages.cn\] must be a table"),
+        ('[vantages."in china"]\nproxy = ""\n', r"a vantage name is letters, digits"),
+    ],
+)
+def test_bad_proxy_settings_are_clear_errors(tmp_path, text, message):
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, env={})

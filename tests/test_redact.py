@@ -15,6 +15,7 @@ from archiver.cli import main
 from archiver.redact import mask_url, remember, scrub
 from tests.conftest import PG_URL, _drop_pg_database, _fresh_pg_database
 from tests.fake_wayback import FakeWayback
+from tests.proxyserver import ProxyServer
 from tests.receivers import Webhook
 
 pytestmark = pytest.mark.usefixtures("loopback_is_public")
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.usefixtures("loopback_is_public")
 TOKEN = "T0KEN-8b1f9c2e7d"
 SMTP_PASSWORD = "smtp-pa55-4e1c"
 DB_PASSWORD = "db-pa55-77aa01"
+PROXY_PASSWORD = "proxy-pa55-5c0d"
 PAGE = ("<html><head><title>Notice</title></head><body><article><p>The bureau published notice {n} "
         "on the procurement of cameras for the city police.</p></article></body></html>")
 
@@ -33,6 +35,12 @@ def test_mask_url_keeps_what_tells_the_database_apart():
     assert mask_url("https://hooks.slack.com/services/T000/B000/XXXXSECRET") == "https://hooks.slack.com/***"
     assert mask_url("https://example.org/hook?token=abc123") == "https://example.org/***"
     assert mask_url("") == "" and mask_url(None) is None
+
+
+def test_mask_url_hides_the_password_of_a_proxy():
+    assert mask_url("socks5://alice:hunter2@127.0.0.1:1080") == "socks5://alice:***@127.0.0.1:1080"
+    assert mask_url("http://alice:hunter2@proxy.example.cn:3128") == "http://alice:***@proxy.example.cn:3128"
+    assert mask_url("socks5h://127.0.0.1:1080") == "socks5h://127.0.0.1:1080"
 
 
 def test_scrub_takes_registered_secrets_and_url_passwords_out_of_any_text():
@@ -60,11 +68,13 @@ def secret_db(tmp_path, request):
 
 
 def test_no_secret_in_any_output_file_or_report(tmp_path, monkeypatch, site, secret_db):
-    """A whole story with every secret configured: add, run, Wayback submission with S3 keys,
+    """A whole story with every secret configured (pages fetched through a proxy that asks for
+    a password): add, run, Wayback submission with S3 keys,
     deletion, recovery (whose capture records the settings), status/show/runs JSON, reports in
     every format, WARC and WACZ exports, `--help` and error messages. No secret appears anywhere."""
     fake = FakeWayback().start()
     hook = Webhook().start()
+    proxy = ProxyServer(user="alice", password=PROXY_PASSWORD).start()
     try:
         base = fake.base_url
         webhook_url = f"{hook.url}/services/{TOKEN}"
@@ -72,6 +82,7 @@ def test_no_secret_in_any_output_file_or_report(tmp_path, monkeypatch, site, sec
         config.write_text(
             f'[database]\nurl = "{secret_db}"\n'
             "[fetch]\nallow_private_addresses = true\nper_host_delay = 0.0\ntimeout = 3.0\ntotal_timeout = 5.0\n"
+            f'proxy = "{proxy.url("socks5")}"\n'
             "[capture]\nextract_workers = 1\n[verdict]\nprobe_not_found = false\n"
             f'[wayback]\nsave_url = "{base}/save"\nstatus_url = "{base}/save/status"\ncdx_url = "{base}/cdx/search/cdx"\n'
             f'availability_url = "{base}/wayback/available"\nreplay_url = "{base}/web"\n'
@@ -82,7 +93,7 @@ def test_no_secret_in_any_output_file_or_report(tmp_path, monkeypatch, site, sec
             encoding="utf-8",
         )
         for name in ("ARCHIVER_DATABASE_URL", "ARCHIVER_WAYBACK_ACCESS_KEY", "ARCHIVER_WAYBACK_SECRET_KEY",
-                     "ARCHIVER_WEBHOOK_URL", "ARCHIVER_SMTP_PASSWORD"):
+                     "ARCHIVER_WEBHOOK_URL", "ARCHIVER_SMTP_PASSWORD", "ARCHIVER_PROXY"):
             monkeypatch.delenv(name, raising=False)
         runner = CliRunner()
         outputs: list[str] = []
@@ -113,7 +124,9 @@ def test_no_secret_in_any_output_file_or_report(tmp_path, monkeypatch, site, sec
     finally:
         fake.stop()
         hook.stop()
+        proxy.stop()
     assert fake.requests, "the keys were used against the fake"
+    assert proxy.forwarded(), "the pages were fetched through the proxy"
 
     files = [gzip.decompress((tmp_path / "all.warc.gz").read_bytes()).decode("utf-8", "replace"),
              (tmp_path / "cams.md").read_text(encoding="utf-8")]
@@ -125,7 +138,7 @@ def test_no_secret_in_any_output_file_or_report(tmp_path, monkeypatch, site, sec
                     data = gzip.decompress(data)
                 files.append(data.decode("utf-8", "replace"))
     assert any('"config"' in text for text in files), "the recovered capture's settings are in the export"
-    secrets = [TOKEN, SMTP_PASSWORD, fake.access_key, fake.secret_key] + ([DB_PASSWORD] if PG_URL else [])
+    secrets = [TOKEN, SMTP_PASSWORD, PROXY_PASSWORD, fake.access_key, fake.secret_key] + ([DB_PASSWORD] if PG_URL else [])
     for where, text in [*(("output", o) for o in outputs), *(("file", f) for f in files)]:
         for secret in secrets:
             assert secret not in text, (where, secret, text[:3000])
