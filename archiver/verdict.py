@@ -153,6 +153,7 @@ FETCH_ERRORS = {
     "too_many_redirects": "too many redirects (often a cookie or anti-bot check)",
     "redirect_loop": "the redirects go round in a loop (often a cookie or anti-bot check)",
     "private_address": "the address is private and the configuration does not allow fetching it",
+    "proxy": "the proxy of the vantage point failed or refused to fetch the page",
     "other": "the fetch failed",
 }
 
