@@ -619,7 +619,7 @@ _AT_RISK = """SELECT cl.id, cl.text, count(*),
  sum(CASE WHEN s.state IN ('moved', 'unreachable') THEN 1 ELSE 0 END),
  sum(CASE WHEN q.status = 'missing' THEN 1 ELSE 0 END)
  FROM citations ci JOIN claims cl ON cl.id = ci.claim_id JOIN sources s ON s.id = ci.source_id
- LEFT JOIN quote_checks q ON q.citation_id = ci.id AND q.capture_id = s.last_good_capture_id
+ LEFT JOIN quote_checks q ON ci.quote IS NOT NULL AND q.citation_id = ci.id AND q.capture_id = s.last_good_capture_id
  WHERE s.state IN ('deleted', 'altered', 'moved', 'unreachable') OR q.status = 'missing'
  GROUP BY cl.id, cl.text"""
 
