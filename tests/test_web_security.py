@@ -105,7 +105,10 @@ def test_a_form_without_this_session_s_token_or_from_another_site_is_refused(web
 def test_on_loopback_another_host_name_is_refused(web_config):
     with client(web_config, allowed_hosts=LOOPBACK_NAMES) as http:
         assert http.get("/").status_code == 200
-        assert http.get("/", headers={"host": "rebound.example"}).status_code == 400
+        for host in ("localhost:8000", "[::1]:8000", "LOCALHOST"):
+            assert http.get("/", headers={"host": host}).status_code == 200, host
+        for host in ("rebound.example", "rebound.example:8000", "127.0.0.1.rebound.example", "[::1", ""):
+            assert http.get("/", headers={"host": host}).status_code == 400, host
 
 
 def test_signing_in_works_in_chromium_over_loopback(chromium_browser, web_config):

@@ -31,7 +31,7 @@ def serve(app: App, host: str, port: int) -> None:
 
     from archiver.web.app import LOOPBACK_NAMES, create_app
 
-    web = create_app(app.config, sessions=app.sessions, allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None)
+    web = create_app(app.config, sessions=app.sessions, allowed_hosts=[*LOOPBACK_NAMES, host] if is_loopback(host) else None)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"archiver web interface on http://{shown}:{port}/ (Ctrl-C stops it)", err=True)
     # uvicorn answers SIGINT and SIGTERM by shutting down, then raises the signal again under the

@@ -12,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
@@ -23,10 +22,10 @@ from archiver.config import Config
 from archiver.web import archived, dashboard, login, source, sources, work
 from archiver.web.jobs import CaptureJobs
 from archiver.web.pages import render
-from archiver.web.security import Gate, SecurityHeaders, csrf_token
+from archiver.web.security import Gate, HostCheck, SecurityHeaders, csrf_token
 
 HERE = Path(__file__).parent
-LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"]
 NAV = [("Dashboard", "/"), ("Sources", "/sources"), ("Add", "/add")]
 
 
@@ -62,7 +61,7 @@ def create_app(config: Config, *, sessions=None, allowed_hosts: list[str] | None
     secret = session_secret or config.web.session_secret or secrets.token_urlsafe(32)
     middleware = [
         Middleware(SecurityHeaders),
-        Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts or ["*"]),
+        Middleware(HostCheck, names=allowed_hosts),
         Middleware(SessionMiddleware, secret_key=secret, session_cookie="archiver_session", same_site="strict",
                    https_only=True, max_age=14 * 24 * 3600),
         Middleware(Gate, web=config.web),

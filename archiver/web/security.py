@@ -16,9 +16,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -122,6 +122,33 @@ class Gate:
     def password_ok(web: WebConfig, given: str | None) -> bool:
         """Whether a password typed in the sign-in form is the configured password or token."""
         return _matches(given, web.password) or _matches(given, web.token)
+
+
+def host_name(header: str) -> str | None:
+    """The host name of a Host header, lower case and without port or IPv6 brackets; None when malformed."""
+    try:
+        return urlsplit("//" + header).hostname
+    except ValueError:
+        return None
+
+
+class HostCheck:
+    """Answers only requests addressed to one of `names` (400 otherwise): on loopback, a web page
+    elsewhere cannot reach the interface through a DNS name rebound to 127.0.0.1. (Starlette's
+    TrustedHostMiddleware cuts a Host header at its first colon, so "[::1]:8000" never matched.)"""
+
+    def __init__(self, app: ASGIApp, names: list[str] | None) -> None:
+        self.app = app
+        self.names = None if names is None else {name.strip("[]").lower() for name in names}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.names is not None:
+            header = Headers(scope=scope).get("host", "")
+            if host_name(header) not in self.names:
+                await Response("Unknown host: open the address `archiver serve` printed.", 400,
+                               media_type="text/plain")(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:
