@@ -34,7 +34,7 @@ import re
 import socket
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def short_time(value: str | None) -> str:
     if not value:
         return "-"
     try:
-        return datetime.fromisoformat(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     except ValueError:
         return value
 
@@ -166,7 +166,7 @@ def append_line(path: Path, head: Head, command: str, *, extra: dict | None = No
     disk: several processes can append to one log. Returns None, writing nothing, when the last
     line names this head already and there is nothing `extra` to say.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if not path.parent.is_dir():
         raise AnchorError(f"cannot write the anchor log {path}: folder {path.parent} does not exist")
     try:

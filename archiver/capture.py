@@ -119,7 +119,7 @@ class RunSummary:
     new_bodies: int = 0
     elapsed: float = 0.0
     interrupted: bool = False
-    failures: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[tuple[str, str | None]] = field(default_factory=list)
     failure_kinds: list[str | None] = field(default_factory=list)  # the error_kind of each failure
 
 
@@ -261,7 +261,7 @@ class Pipeline:
         return await self.pool.call(extract_visible, body, content_type, url)
 
     async def extract_and_judge(
-        self, job: Job, result: FetchResult, hops: list, body_sha: str, follows_refresh: bool
+        self, job: Job, result: FetchResult, hops: list, body_sha: str | None, follows_refresh: bool
     ) -> tuple[Extracted, Packed, Packed | None, Verdict | None]:
         """Extract a new body, compress it and its text, and judge the capture, in one call to
         the pool (archiver.tasks). The site's not-found and home pages are awaited first: its
@@ -312,10 +312,10 @@ class Pipeline:
         )
         hops = [(hop.status, hop.location) for hop in result.redirects]
         if result.not_modified and prev is not None and result.final_url == prev.snapshot.final_url:
-            verdict = Verdict("unchanged", "server answered 304 Not Modified to a conditional request", 1.0, True)
-            return Outcome(job, result, None, prev.snapshot.text, verdict, hops=hops,
-                           text_sha256=prev.snapshot.text_sha256)
-        extracted = verdict = None
+            unchanged = Verdict("unchanged", "server answered 304 Not Modified to a conditional request", 1.0, True)
+            return Outcome(job, result, None, prev.snapshot.text, unchanged, hops=hops, text_sha256=prev.snapshot.text_sha256)
+        extracted: Extracted | None = None
+        verdict: Verdict | None = None
         text = full_text = ""
         kind = "other"
         body_sha = None
@@ -336,9 +336,11 @@ class Pipeline:
                 if extracted.error_kind:
                     return _unread(job, result, hops, body_sha, body, extracted)
                 if verdict is None:  # a meta refresh to follow
-                    followed = await self.fetcher.fetch(extracted.meta_refresh)
-                    hops = hops + [(0, extracted.meta_refresh)] + [(h.status, h.location) for h in followed.redirects]
-                    followed.redirects = result.redirects + [Hop(url=result.final_url or job.url, status=0, location=extracted.meta_refresh)] + followed.redirects
+                    target = extracted.meta_refresh or ""
+                    followed = await self.fetcher.fetch(target)
+                    hops = hops + [(0, target)] + [(h.status, h.location) for h in followed.redirects]
+                    refresh = Hop(url=result.final_url or job.url, status=0, location=target)
+                    followed.redirects = result.redirects + [refresh] + followed.redirects
                     followed.requested_url = job.url
                     followed.addresses = result.addresses + followed.addresses
                     result = followed
@@ -390,7 +392,7 @@ def _unread(job: Job, result: FetchResult, hops: list, body_sha: str | None, bod
 def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_sha: str | None, text_sha: str | None) -> Capture:
     result, verdict, extracted = outcome.fetch, outcome.verdict, outcome.extracted
     prev = outcome.job.previous
-    reused = extracted is None and prev is not None and body_sha == prev.snapshot.body_sha256
+    reused = prev if extracted is None and prev is not None and body_sha == prev.snapshot.body_sha256 else None
     return Capture(
         source_id=outcome.job.source_id,
         run_id=run_id,
@@ -406,13 +408,13 @@ def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_s
         server_ip=result.server_ip,
         http_version=result.http_version,
         content_type=result.content_type,
-        charset=extracted.charset if extracted else (prev.charset if reused else None),
+        charset=extracted.charset if extracted else (reused.charset if reused else None),
         body_sha256=body_sha,
         body_size=outcome.body_size,
         text_sha256=text_sha,
         text_length=len(outcome.text) if outcome.text else 0,
-        page_title=extracted.title if extracted else (prev.page_title if reused else None),
-        published=extracted.published if extracted else (prev.published if reused else None),
+        page_title=extracted.title if extracted else (reused.page_title if reused else None),
+        published=extracted.published if extracted else (reused.published if reused else None),
         not_modified=result.not_modified,
         error_kind=outcome.error_kind or result.error_kind,
         error="; ".join(filter(None, [outcome.error or result.error, extracted.error if extracted else None])) or None,
@@ -492,7 +494,7 @@ def write_outcomes(
         # The hashes computed while capturing are the blob keys: no body is hashed twice.
         with_body = [o for o in outcomes if o.body and not o.fetch.not_modified]
         with_text = [o for o in outcomes if o.text]
-        body_keys, new_bodies = put_blobs(session, [o.body for o in with_body],
+        body_keys, new_bodies = put_blobs(session, [o.body for o in with_body if o.body],
                                           keys=[o.body_sha256 for o in with_body])
         text_keys, _ = put_blobs(session, [o.text_blob or o.text.encode("utf-8") for o in with_text],
                                  keys=[o.text_sha256 for o in with_text])
@@ -700,7 +702,7 @@ class CapturePass:
         if not self.in_flight:
             return
         everything = asyncio.gather(*self.in_flight, return_exceptions=True)
-        watchers = {everything}
+        watchers: set[asyncio.Future] = {everything}
         gave_up = abandoned(self.stop)
         if gave_up is not None:
             watchers.add(asyncio.ensure_future(gave_up.wait()))
@@ -777,7 +779,8 @@ class CapturePass:
         state = outcome.verdict.state if outcome.verdict else "failed"
         summary.counts[state] += 1
         if outcome.error or outcome.fetch.error or (outcome.verdict and not outcome.verdict.good):
-            summary.failures.append((outcome.job.url, outcome.error or outcome.fetch.error or outcome.verdict.reason))
+            reason = outcome.verdict.reason if outcome.verdict else None
+            summary.failures.append((outcome.job.url, outcome.error or outcome.fetch.error or reason))
             summary.failure_kinds.append(outcome.error_kind or outcome.fetch.error_kind)
         if self.on_outcome:
             self.on_outcome(outcome)
@@ -798,14 +801,15 @@ class CapturePass:
                 continue
             ids = sorted(self.claimed_pending)
 
-            def renew() -> None:
-                with self.sessions() as session:
-                    renew_leases(session, self.worker, ids, self.config.schedule.lease_seconds)
-
             try:
-                await loop.run_in_executor(self.lease_thread, renew)
+                await loop.run_in_executor(self.lease_thread, self.renew, ids)
             except Exception:
                 log.exception("could not renew the leases of this pass")
+
+    def renew(self, ids: list[int]) -> None:
+        """Extend this pass's leases on `ids` (in the lease thread)."""
+        with self.sessions() as session:
+            renew_leases(session, self.worker, ids, self.config.schedule.lease_seconds)
 
     def finish(self) -> None:
         """Give back the sources claimed and not captured (they stay due), and close the run."""

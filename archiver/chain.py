@@ -25,7 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import inspect, text, update
 from sqlalchemy.orm import Session
@@ -63,7 +64,7 @@ class UnknownRecordVersion(ValueError):
 
 def _plain(value):
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat() if value.tzinfo else value.isoformat() + "+00:00"
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat() + "+00:00"
     return value
 
 
@@ -176,7 +177,7 @@ def reserve_capture_ids(session: Session, count: int, above: int | None = None) 
     return reserve_ids(session, "captures", count, above)
 
 
-def _column_defaults() -> list[tuple[str, object]]:
+def _column_defaults() -> list[tuple[str, Any]]:
     """(attribute, Python-side default) of the captures columns other than the id that have one."""
     mapper = inspect(Capture)
     found = []

@@ -10,6 +10,7 @@ import dataclasses
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,12 +233,12 @@ def _apply(config: Config, section: str, key: str, value: Any) -> None:
     setattr(target, key, _coerce(section, key, value, default))
 
 
-def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | None = None) -> Config:
+def load_config(path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Load settings: `path` if given (it must exist), else ./config.toml if present, else defaults.
 
     Environment variables (ARCHIVER_DATABASE_URL and friends) win over the file.
     """
-    env = os.environ if env is None else env
+    variables = os.environ if env is None else env
     config = Config()
     file: Path | None = None
     if path is not None:
@@ -266,8 +267,8 @@ def load_config(path: str | os.PathLike | None = None, env: dict[str, str] | Non
                 _apply(config, section, key, value)
         config.path = str(file)
     for var, (section, key) in ENV_OVERRIDES.items():
-        if env.get(var):
-            _apply(config, section, key, env[var])
+        if variables.get(var):
+            _apply(config, section, key, variables[var])
     _validate(config)
     remember(config.secrets())
     return config

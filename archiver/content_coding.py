@@ -145,7 +145,7 @@ class _Brotli(_Layer):
 class _Sink:
     """Hands a zstd layer's output on, piece by piece (zstandard's writer pushes into it)."""
 
-    def __init__(self, layer: "_Zstd") -> None:
+    def __init__(self, layer: _Zstd) -> None:
         self._layer = layer
 
     def write(self, data) -> int:
@@ -159,7 +159,8 @@ class _Zstd(_Layer):
     def __init__(self, emit: Emit, limit: int) -> None:
         super().__init__(emit, limit)
         decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
-        self._writer = decompressor.stream_writer(_Sink(self), write_size=PIECE, closefd=False)
+        self._writer = decompressor.stream_writer(
+            _Sink(self), write_size=PIECE, closefd=False)  # type: ignore[arg-type]  # any object with write()
 
     def feed(self, data: bytes) -> None:
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from archiver import plugins
@@ -35,7 +35,7 @@ class Purged:
     """What a purge removed, and the sealed event that says so."""
 
     event_id: int
-    record_hash: str
+    record_hash: str | None
     captures: list[int] = field(default_factory=list)
     events: list[int] = field(default_factory=list)
     blobs: list[str] = field(default_factory=list)
@@ -51,12 +51,12 @@ def _only_theirs(session: Session, keys: set[str], captures: set[int]) -> list[s
     for chunk in chunks(sorted(keys)):
         for column in (Capture.body_sha256, Capture.text_sha256):
             for capture_id, key in session.execute(select(Capture.id, column).where(column.in_(chunk))):
-                if capture_id not in captures:
+                if key is not None and capture_id not in captures:
                     shared.add(key)
     return sorted(keys - shared)
 
 
-def purge_captures(session: Session, capture_ids: list[int], reason: str, *, actor: str | None = None,
+def purge_captures(session: Session, capture_ids: list[int], reason: str | None, *, actor: str | None = None,
                    source_id: int | None = None, source_url: str | None = None) -> Purged:
     """Remove the captures `capture_ids`, the chained events about them, their quote checks and
     Wayback jobs, and the blobs no other capture uses; seal a "purge" event that lists them.
@@ -70,14 +70,14 @@ def purge_captures(session: Session, capture_ids: list[int], reason: str, *, act
         raise PurgeError("a purge needs a reason: it is written in the chain for whoever checks the archive later")
     lock_chain(session)
     ids = sorted(set(capture_ids))
-    captures = []
+    captures: list = []
     for chunk in chunks(ids):
         captures += session.execute(
             select(Capture.id, Capture.source_id, Capture.record_hash, Capture.prev_hash, Capture.started_at,
                    Capture.requested_url, Capture.body_sha256, Capture.text_sha256)
             .where(Capture.id.in_(chunk))).all()
     captures.sort(key=lambda c: c.id)
-    about = [ChainEvent.capture_id.in_(chunk) for chunk in chunks(ids)]
+    about: list[ColumnElement[bool]] = [ChainEvent.capture_id.in_(chunk) for chunk in chunks(ids)]
     if source_id is not None:
         about.append(ChainEvent.source_id == source_id)
     events = list(session.execute(
@@ -125,7 +125,7 @@ def purge_captures(session: Session, capture_ids: list[int], reason: str, *, act
     return purged
 
 
-def purge_source(session: Session, source_id: int, reason: str, *, actor: str | None = None) -> Purged:
+def purge_source(session: Session, source_id: int, reason: str | None, *, actor: str | None = None) -> Purged:
     """Remove every capture of one source (see purge_captures); the source itself stays tracked,
     back to `pending` with no captures, unless the caller deletes it too."""
     source = session.get(Source, source_id)

@@ -7,7 +7,7 @@ reader outside the archiver sees it: reports, digests, sentences). Scripts get I
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 MINUTES = "%Y-%m-%d %H:%M"
 SECONDS = "%Y-%m-%d %H:%M:%S"
@@ -19,8 +19,8 @@ def _parsed(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def when(value: datetime | str | None, *, seconds: bool = False, utc: bool = False, missing: str = "-") -> str:

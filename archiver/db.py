@@ -55,7 +55,9 @@ def storage_problem(exc: BaseException) -> str | None:
     A transaction that fails this way stores nothing of its batch, and what earlier
     transactions stored stays: the message says so, and that what was not stored stays due.
     """
-    seen, current, texts = set(), exc, []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    texts: list[str] = []
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         texts.append(str(getattr(current, "orig", None) or current))
@@ -66,8 +68,9 @@ def storage_problem(exc: BaseException) -> str | None:
         return (f"the database could not be written: the disk holding it is full ({detail}). What was stored "
                 "before is intact; free some space and run again: what was not stored is still due")
     if any(phrase in text for phrase in _READ_ONLY):
-        return (f"the database could not be written: its file or folder is read-only, or not writable by this user ({detail}). Nothing in it "
-                "was changed; make it writable for the user running the archiver, or point [database] url elsewhere")
+        return (f"the database could not be written: its file or folder is read-only, or not writable by this user ({detail}). "
+                "Nothing in it was changed; make it writable for the user running the archiver, "
+                "or point [database] url elsewhere")
     return None
 
 
@@ -204,7 +207,7 @@ def open_database(url: str) -> sessionmaker[Session]:
 
 def describe(url: str) -> str:
     """A printable form of a database URL with the password hidden (archiver.redact.mask_url)."""
-    return mask_url(url)
+    return mask_url(url) or url
 
 
 def sqlite_path(url: str) -> str | None:

@@ -238,7 +238,7 @@ def _detect(body: bytes, multibyte_only: bool, exclude: frozenset[str] = frozens
         c
         for c in DETECTION_CANDIDATES
         if not (multibyte_only and c == "cp1252")
-        and not {codecs.lookup(name).name for name in _codec_chain(c)} <= exclude
+        and not {codecs.lookup(name).name for name in _codec_chain(c) or ()} <= exclude
     ]
     try:
         matches = list(charset_normalizer.from_bytes(body, cp_isolation=candidates))
@@ -273,7 +273,7 @@ def _chinese_second_opinion(body: bytes, chain: tuple[str, ...]) -> Decoded | No
         matches = list(charset_normalizer.from_bytes(body, cp_isolation=["gb18030", "big5"]))
     except Exception:  # noqa: BLE001 - detection is advisory
         return None
-    chaos = {}
+    chaos: dict[tuple[str, ...], float] = {}
     for match in matches:
         family = _codec_chain(match.encoding) or ()
         chaos[family] = min(match.chaos, chaos.get(family, 1.0))
@@ -338,9 +338,9 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
             if detected and not _is_single_byte(detected.charset):
                 return detected
         elif codec in _CHINESE_CODECS:
-            other = _chinese_second_opinion(body, chain)
-            if other:
-                return other
+            second = _chinese_second_opinion(body, chain)
+            if second:
+                return second
         return Decoded(text, codec, where)
 
     if declarations:

@@ -24,6 +24,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin
 
 import lxml.html
@@ -66,7 +67,9 @@ _REFRESH = re.compile(r"""^\s*(\d+)(?:\.\d*)?\s*(?:[;,]\s*|\s+)?(?:url\s*=\s*)?(
 # --- normalisation ---------------------------------------------------------------------
 
 # Zero-width characters, soft hyphens and control characters go; odd spaces become spaces.
-_INVISIBLE_CHARS = {ord(ch): None for ch in "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"}
+_INVISIBLE_CHARS: dict[int, str | None] = {
+    ord(ch): None for ch in "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"
+}
 _INVISIBLE_CHARS.update({code: None for code in range(0x20) if chr(code) not in "\t\n\r\v\f\x1c\x1d\x1e\x1f"})
 _INVISIBLE_CHARS.update({0x7F: None, 0xA0: " ", 0x202F: " ", 0x2007: " "})
 _QUOTES = str.maketrans({
@@ -298,7 +301,7 @@ def _extract_html(
     import trafilatura  # imported on first use: a pass extracts in its worker processes, not in the main one
     from trafilatura.settings import set_date_params
 
-    document = trafilatura.bare_extraction(
+    document: Any = trafilatura.bare_extraction(
         tree,
         url=url or None,
         include_comments=False,
@@ -518,7 +521,7 @@ def _extract_pdf(body: bytes) -> Extracted:
         reader = PdfReader(io.BytesIO(body))
         if reader.is_encrypted:
             try:
-                unlocked = reader.decrypt("")
+                unlocked = bool(reader.decrypt(""))
             except DependencyError:
                 unlocked = False
             if not unlocked:

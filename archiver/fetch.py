@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import httpx
@@ -87,8 +87,8 @@ class FetchResult:
     truncated: bool = False
     server_ip: str | None = None
     http_version: str | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    ended_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    ended_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     error_kind: str | None = None
     error: str | None = None
     not_modified: bool = False
@@ -162,7 +162,7 @@ def _seconds(s: float) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _decode_header(raw: bytes, encoding: str) -> str:
@@ -301,7 +301,7 @@ class Fetcher:
         self._running: asyncio.Semaphore | None = None
         self._hosts: dict[str, _HostTurns] = {}
 
-    async def __aenter__(self) -> "Fetcher":
+    async def __aenter__(self) -> Fetcher:
         self._running = asyncio.Semaphore(self.config.concurrency)
         self._hosts = {}
         self._pools = OrderedDict()
@@ -465,7 +465,7 @@ class Fetcher:
                                   f"(DNS lookup failed: {exc.strerror or exc})") from None
         except UnicodeError:
             raise _Failure("bad_url", f"the host name {host!r} is not valid") from None
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not addresses:
             raise _Failure("dns", f"could not find the address of {host}: the DNS lookup returned nothing")
         return addresses
@@ -545,7 +545,7 @@ class Fetcher:
             return pool
         size = self.config.per_host_concurrency
         pool = self._pools[key] = _SitePool(httpx.AsyncHTTPTransport(
-            verify=self._tls, trust_env=False, limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            verify=self._tls or True, trust_env=False, limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
             proxy=httpx.Proxy(self.proxy) if self.proxy else None))
         keep = self.config.concurrency * IDLE_SITES_PER_SLOT
         for old_key, old in list(self._pools.items()):
@@ -587,9 +587,8 @@ class Fetcher:
         limit = self.config.max_bytes
         host = response.request.url.host
         codings = response.headers.get_list("content-encoding", split_commas=True)
-        decoder = None
+        decoder = BoundedDecoder(codings, limit)
         try:
-            decoder = BoundedDecoder(codings, limit)
             async for chunk in response.aiter_raw():
                 decoder.feed(chunk)
             decoder.finish()

@@ -26,6 +26,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import zstandard
 from sqlalchemy import and_, func, select
@@ -125,7 +126,8 @@ def _blob_batches(session: Session) -> Iterator[list[str]]:
         ).all()
         if not rows:
             return
-        batch, weight = [], 0
+        batch: list = []
+        weight = 0
         for key, length in rows:
             if batch and weight + (length or 0) > BLOB_BATCH_BYTES:
                 yield batch
@@ -218,13 +220,14 @@ class _Purged:
     """What sealed purge events say was removed: each removed record by the hash it linked to."""
 
     by_prev: dict[str | None, dict] = field(default_factory=dict)
-    by_key: dict[tuple[str, int], dict] = field(default_factory=dict)
-    event_of: dict[tuple[str, int], int] = field(default_factory=dict)
+    by_key: dict[tuple[str, int | None], dict] = field(default_factory=dict)
+    event_of: dict[tuple[str, int | None], int] = field(default_factory=dict)
     summaries: list[dict] = field(default_factory=list)
 
     def bridge(self, start: str | None, goal: str | None) -> list[dict] | None:
         """The purged records leading from `start` to `goal`, or None when they do not."""
-        path, current = [], start
+        path: list[dict] = []
+        current = start
         while current != goal:
             removed = self.by_prev.get(current)
             if removed is None or len(path) > len(self.by_prev):
@@ -269,6 +272,7 @@ def check_chain(session: Session, report: VerifyReport, progress: Callable[[str,
     previous_hash: str | None = None
     last_capture_id: int | None = None
     last_event_id: int | None = None
+    element: Any  # a Capture or a ChainEvent, as is_event says
     for element in _elements(session):
         is_event = isinstance(element, ChainEvent)
         label = _label(element)
@@ -350,12 +354,12 @@ def _check_head(session: Session, report: VerifyReport, last, last_capture_id: i
     # After a purge of the newest captures the head still names the last capture ever chained.
     same_capture = head.capture_id == last_capture_id or (
         head.event_id is not None and ("capture", head.capture_id) in purged.by_key
-        and (last_capture_id is None or head.capture_id > last_capture_id))
+        and (last_capture_id is None or (head.capture_id or 0) > last_capture_id))
     if same_capture and head.event_id == last_event_id and head.record_hash == last_hash:
         return
     head_label = anchoring.element_label(head.capture_id, head.event_id)
     beyond = (head.event_id is None and head.capture_id is not None
-              and (last_capture_id is None or head.capture_id > last_capture_id))
+              and (last_capture_id is None or (head.capture_id or 0) > last_capture_id))
     if beyond:
         last_text = f"the last capture is {last_capture_id}" if last_capture_id is not None else "there are no captures"
         report.add("capture_missing", f"the chain head names capture {head.capture_id} but {last_text}: the most "
@@ -466,29 +470,29 @@ def collect_anchors(session: Session, report: VerifyReport, anchor_log: Path | N
                                       command=row.command))
         if row.line_sha256 not in known:
             unmatched.setdefault(row.path, []).append(row)
-    for path, missing in unmatched.items():
+    for log_path, missing in unmatched.items():
         last = missing[-1]
         when = f"the last written {last.written_at:%Y-%m-%d %H:%M} UTC" if last.written_at else ""
         seqs = sorted(r.seq for r in missing)
         lines = f"line {seqs[0]}" if len(seqs) == 1 else f"lines {seqs[0]} to {seqs[-1]}" if seqs[-1] - seqs[0] + 1 == len(seqs) \
             else f"{len(seqs)} lines ({', '.join(map(str, seqs[:10]))}{'...' if len(seqs) > 10 else ''})"
-        reading = readings.get(path)
+        reading = readings.get(log_path)
         if reading is not None and reading.exists:
             if seqs[0] > reading.lines:
-                report.add("anchor_log_truncated", f"the anchor log {path} has lost its last lines: the store recorded "
+                report.add("anchor_log_truncated", f"the anchor log {log_path} has lost its last lines: the store recorded "
                                                    f"writing {lines} ({when}), but the log holds {reading.lines}")
             else:
-                report.add("anchor_log_altered", f"the anchor log {path} no longer holds {lines} as the store recorded "
+                report.add("anchor_log_altered", f"the anchor log {log_path} no longer holds {lines} as the store recorded "
                                                  f"writing them ({when}): they were edited or removed")
         elif all(r.host == host for r in missing):
-            report.add("anchor_log_missing", f"the anchor log {path} is missing: the store recorded writing "
+            report.add("anchor_log_missing", f"the anchor log {log_path} is missing: the store recorded writing "
                                              f"{len(missing)} line(s) to it on this machine ({when}). If the archive "
                                              "was moved, give its log with `archiver verify --anchor PATH`")
         else:
             hosts = ", ".join(sorted({r.host or "?" for r in missing}))
-            report.notes.append(f"{len(missing)} anchor(s) written to {path} on {hosts} could not be checked here: "
+            report.notes.append(f"{len(missing)} anchor(s) written to {log_path} on {hosts} could not be checked here: "
                                 "give that log with `archiver verify --anchor PATH`")
-    latest = max((a for a in found if a.written_at), key=lambda a: a.written_at, default=None)
+    latest = max((a for a in found if a.written_at), key=lambda a: a.written_at or "", default=None)
     if latest is not None:
         report.anchors["latest"] = {"source": latest.source, "written_at": latest.written_at,
                                     "capture_id": latest.capture_id, "event_id": latest.event_id,
@@ -510,12 +514,12 @@ def check_timestamps(session: Session, report: VerifyReport) -> list[anchoring.A
         report.timestamps_checked += 1
         label = f"trusted timestamp {head.id} ({anchoring.element_label(head.capture_id, head.event_id)}, from {head.tsa_url})"
         try:
-            verify_token(head.tsa_token, head.record_hash)
+            verify_token(head.tsa_token or b"", head.record_hash or "")
         except TimestampError as exc:
             report.add("timestamp_invalid", f"{label} is not valid: {exc}", capture_id=head.capture_id,
                        event_id=head.event_id)
             continue
-        found.append(anchoring.Anchor(label, head.capture_id, head.event_id, head.record_hash, timestamp=True))
+        found.append(anchoring.Anchor(label, head.capture_id, head.event_id, head.record_hash or "", timestamp=True))
     return found
 
 
@@ -529,7 +533,7 @@ def _logged_timestamps(report: VerifyReport, anchors: list[anchoring.Anchor]) ->
     for anchor in tokens:
         report.anchors["timestamps"] += 1
         try:
-            verify_token(anchor.tsa_token, anchor.record_hash)
+            verify_token(anchor.tsa_token or b"", anchor.record_hash)
         except TimestampError as exc:
             report.add("timestamp_invalid", f"the trusted timestamp in {anchor.source} is not valid: {exc}",
                        capture_id=anchor.capture_id, event_id=anchor.event_id)
@@ -546,10 +550,10 @@ def verify_store(session: Session, progress: Callable[[str, int], None] | None =
     """
     report = VerifyReport()
     if anchor_log is _FROM_SESSION:
-        anchor_log = anchoring.default_log_path(session.get_bind().url.render_as_string(hide_password=True))
+        anchor_log = anchoring.default_log_path(session.get_bind().engine.url.render_as_string(hide_password=True))
     check_blobs(session, report, progress)
     check_references(session, report)
-    anchors = collect_anchors(session, report, anchor_log, anchor_files)
+    anchors = collect_anchors(session, report, anchor_log if isinstance(anchor_log, Path) else None, anchor_files)
     _logged_timestamps(report, anchors)
     anchors += check_timestamps(session, report)
     check_chain(session, report, progress, anchors)

@@ -27,6 +27,7 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from archiver.extract import _INVISIBLE_CHARS, _QUOTES, BLOCK, INVISIBLE
 from archiver.quotes import _is_word_char, squeeze_spaces
@@ -57,7 +58,7 @@ def _line_key(line: str) -> str:
 class _Segment:
     start: int
     end: int
-    owner: object
+    owner: Any  # an lxml element
     link_chars: int
 
 
@@ -105,7 +106,9 @@ class PageLayout:
         segments: list[_Segment] = []
         length = 0
         last_char = ""
-        current_owner, raw, links = None, [], 0
+        current_owner: Any = None
+        raw: list[str] = []
+        links = 0
 
         def close() -> None:
             nonlocal length, last_char, raw, links
@@ -142,7 +145,8 @@ class PageLayout:
         return bool(key) and key in self.key
 
     def _occurrences(self, key: str) -> list[int]:
-        found, at = [], self.key.find(key)
+        found: list[int] = []
+        at = self.key.find(key)
         while at != -1 and len(found) < MAX_OCCURRENCES:
             found.append(at)
             at = self.key.find(key, at + 1)

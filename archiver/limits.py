@@ -38,7 +38,7 @@ class PageLimits:
     memory_bytes: int = 1024 * MB
 
     @classmethod
-    def from_config(cls, capture) -> "PageLimits":
+    def from_config(cls, capture) -> PageLimits:
         """The limits of archiver.config's [capture] section."""
         return cls(html_bytes=capture.extract_max_bytes, seconds=capture.extract_timeout,
                    memory_bytes=capture.worker_memory_mb * MB)

@@ -6,7 +6,7 @@ migrations, not `create_all`, build every database.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -32,7 +32,7 @@ from archiver.history import CHANGED_CAPTURE, FAILED_CAPTURE
 
 def utcnow() -> datetime:
     """The current time in UTC, timezone-aware: every timestamp in the store is UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -45,16 +45,16 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -96,7 +96,7 @@ class Source(Base):
     untracked_at: Mapped[datetime | None]
     untracked_reason: Mapped[str | None] = mapped_column(Text)
 
-    captures: Mapped[list["Capture"]] = relationship(
+    captures: Mapped[list[Capture]] = relationship(
         back_populates="source", order_by="Capture.id", lazy="raise_on_sql"
     )
 

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archiver import TOOL_NAME, __version__, dates, plugins
 from archiver.config import NotifyConfig
-from archiver.redact import scrub
 from archiver.models import Capture, Run, Source
+from archiver.redact import scrub
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ class SourceChange:
             "claims": sorted({c["claim"] for c in self.cited_by if c.get("claim")}),
             "datapoints": sorted({c["datapoint"] for c in self.cited_by if c.get("datapoint")}),
             "quotes_missing": [
-                {"citation_id": q["citation_id"], "claim": q.get("claim"), "datapoint": q.get("datapoint"), "quote": q.get("quote")}
+                {"citation_id": q["citation_id"], "claim": q.get("claim"), "datapoint": q.get("datapoint"),
+                 "quote": q.get("quote")}
                 for q in self.quotes_missing
             ],
         }
@@ -240,6 +241,7 @@ def send_mail(config: NotifyConfig, subject: str, body: str) -> None:
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(domain="source-archiver")
     message.set_content(body)
+    server: smtplib.SMTP
     if config.smtp_ssl:
         server = smtplib.SMTP_SSL(config.smtp_host, config.smtp_port, timeout=config.timeout,
                                   context=ssl.create_default_context())

@@ -36,6 +36,7 @@ import re
 import sys
 from dataclasses import dataclass
 from types import ModuleType
+from typing import cast
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def _load(entry) -> ModuleType | None:
             log.error("plugin %s failed to load: %s", entry.name, exc)
             module = _FAILED
         _modules[key] = module
-    return None if module is _FAILED else module
+    return None if module is _FAILED else cast(ModuleType, module)
 
 
 @functools.cache

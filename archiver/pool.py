@@ -149,7 +149,7 @@ class ExtractionPool:
 
     def worker_pids(self) -> list[int]:
         """The process ids of the running workers (for tests and diagnostics)."""
-        pids = []
+        pids: list[int] = []
         for executor in (self._executor, self._alone):
             if executor is not None:
                 pids.extend((getattr(executor, "_processes", None) or {}).keys())

@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from archiver.models import Run, Source, utcnow
@@ -36,10 +38,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def dead_local_owners(owners: set[str]) -> list[str]:
+def dead_local_owners(owners: Iterable[str | None]) -> list[str]:
     host = socket.gethostname()
     dead = []
     for owner in owners:
+        if not owner:
+            continue
         parts = owner.split(":")
         if len(parts) == 3 and parts[0] == host and parts[1].isdigit() and not _pid_alive(int(parts[1])):
             dead.append(owner)
@@ -52,9 +56,9 @@ def release_dead_leases(session: Session) -> int:
     dead = dead_local_owners(owners)
     freed = 0
     if dead:
-        freed = session.execute(
+        freed = cast(CursorResult, session.execute(
             update(Source).where(Source.lease_owner.in_(dead)).values(lease_owner=None, lease_expires_at=None)
-        ).rowcount
+        )).rowcount
     running = set(session.scalars(select(Run.worker).where(Run.status == "running", Run.worker.is_not(None))))
     dead_runs = dead_local_owners(running)
     if dead_runs:
@@ -119,12 +123,12 @@ def renew_leases(session: Session, worker: str, source_ids: list[int], lease_sec
         mine = and_(Source.id.in_(source_ids), Source.lease_owner == worker)
         if session.get_bind().dialect.name == "postgresql":
             mine = Source.id.in_(select(Source.id).where(mine).with_for_update(skip_locked=True))
-        renewed = session.execute(
+        renewed = cast(CursorResult, session.execute(
             update(Source)
             .where(mine)
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )).rowcount
     session.commit()
     return renewed
 

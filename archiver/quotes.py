@@ -221,8 +221,11 @@ def _describe_changes(quoted: str, closest: str) -> str:
     return f"closest passage differs: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
-def format_score(value: float) -> str:
-    """A 0..1 score with two decimals, rounded down, so that a near match never reads 1.00."""
+def format_score(value: float | None) -> str:
+    """A 0..1 score with two decimals, rounded down, so that a near match never reads 1.00
+    ("n/a" when there is nothing to compare with)."""
+    if value is None:
+        return "n/a"
     return f"{math.floor(value * 100) / 100:.2f}"
 
 

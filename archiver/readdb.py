@@ -26,9 +26,11 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Sequence
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
+from typing import overload
 from urllib.parse import parse_qsl, unquote
 
 import migrations
@@ -83,6 +85,10 @@ def script_heads(versions_dir: Path = VERSIONS_DIR) -> frozenset[str] | None:
     return frozenset(revisions - parents)
 
 
+@overload
+def utc(value: datetime | str) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
 def utc(value: datetime | str | None) -> datetime | None:
     """A stored timestamp as the ORM's UTCDateTime returns it: timezone-aware, in UTC.
 
@@ -93,8 +99,8 @@ def utc(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def in_list(values: Sequence) -> str:
@@ -264,18 +270,19 @@ def connect(url: str) -> Reader:
     if "://" not in url:
         url = f"sqlite:///{url}"
     scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
+    open_file: Callable[[], Reader | None]
     if scheme == "sqlite":
         target = _sqlite_target(url)
         if target is None:
             return _in_memory(url)
-        open_file = _open_sqlite
+        open_file = partial(_open_sqlite, target)
     elif scheme in ("postgres", "postgresql"):
-        target, open_file = url, _open_postgresql
+        open_file = partial(_open_postgresql, url)
     else:
         raise DatabaseError(f"cannot use database URL {mask_url(url)!r}: "
                             "use sqlite:///FILE or postgresql://user@host/db")
     try:
-        reader = open_file(target)
+        reader = open_file()
         if reader is not None and _at_head(reader):
             return reader
     except sqlite3.Error:
@@ -286,7 +293,7 @@ def connect(url: str) -> Reader:
 
     open_database(url).kw["bind"].dispose()
     try:
-        reader = open_file(target)
+        reader = open_file()
     except sqlite3.Error as exc:
         raise DatabaseError(f"cannot open database {url}: {exc}") from None
     if reader is None:

@@ -26,7 +26,6 @@ from archiver.extract import extract
 from archiver.fetch import Fetcher, FetchResult
 from archiver.models import Capture, Source
 from archiver.store import put_blobs
-
 from archiver.wayback import Snapshot, WaybackClient, WaybackError, parse_memento, parse_timestamp, wayback_timestamp
 
 log = logging.getLogger(__name__)

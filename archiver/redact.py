@@ -64,7 +64,7 @@ def scrub(text: str) -> str:
         return text
     for secret in sorted(_known, key=len, reverse=True):
         if len(secret) >= _MIN_SECRET and secret in text:
-            text = text.replace(secret, mask_url(secret) if "://" in secret else MASK)
+            text = text.replace(secret, (mask_url(secret) or MASK) if "://" in secret else MASK)
     return _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
 
 

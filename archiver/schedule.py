@@ -17,9 +17,9 @@ After each pass the digest of changed cited sources is sent (`archiver.notify`).
 SIGTERM or SIGINT stops the process cleanly: no new pass starts, the pass in flight stops
 claiming sources, finishes and writes the captures already under way (each batch in one
 transaction), gives back the leases it did not use, and records itself as interrupted; then the
-process exits 0 (130 when the first signal was SIGINT, as Ctrl-C in a terminal). Captures still under way after `schedule.stop_grace_seconds`, or when the signal
-comes a second time, are dropped instead: nothing of them is written and their sources stay due.
-The next start continues with whatever is still due.
+process exits 0 (130 when the first signal was SIGINT, as Ctrl-C in a terminal). Captures still
+under way after `schedule.stop_grace_seconds`, or when the signal comes a second time, are dropped
+instead: nothing of them is written and their sources stay due. The next start continues with whatever is still due.
 
 The extraction processes (archiver.pool) are shared by the passes of one process: started by
 the first page that needs extracting, kept between passes, and stopped after
@@ -223,7 +223,7 @@ class Scheduler:
         self.signal: int | None = None
         self.pool = extraction_pool(config)
         self._wayback_stop = threading.Event()
-        self._lock: asyncio.Lock | None = None
+        self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self._side_tasks: set[asyncio.Task] = set()
         self._scheduler: AsyncIOScheduler | None = None
@@ -244,12 +244,19 @@ class Scheduler:
         self._wayback_stop.set()
         self._abandon_timer = asyncio.get_running_loop().call_later(grace, self._abandon)
 
+    @property
+    def running_stop(self) -> Stop:
+        """The Stop of the run under way (made by run())."""
+        if self.stop is None:
+            raise RuntimeError("the scheduler is not running")
+        return self.stop
+
     def _abandon(self) -> None:
         running = [task for task in self._tasks if not task.done()]
         if running and not self._abandoning:
             log.warning("stopping now: the captures still in flight are dropped, their sources stay due for the next start")
         self._abandoning = True
-        self.stop.abandon()
+        self.running_stop.abandon()
         if running:
             asyncio.get_running_loop().call_later(CANCEL_AFTER_ABANDON_SECONDS, self._cancel_running)
 
@@ -268,10 +275,10 @@ class Scheduler:
         return self.trigger.get_next_fire_time(None, now) or now
 
     async def _capture(self, trigger: str, until: datetime | None) -> RunSummary | None:
-        if self.stop.is_set():
+        if self.running_stop.is_set():
             return None
         async with self._lock:
-            if self.stop.is_set():
+            if self.running_stop.is_set():
                 return None
             loop = asyncio.get_running_loop()
 
@@ -283,7 +290,8 @@ class Scheduler:
                     if until is not None:
                         pulled = pull_forward(session, until, self.config.capture.default_interval_hours)
                         if pulled:
-                            log.info("%d sources falling due before %s brought into this pass", pulled, until.isoformat(timespec="minutes"))
+                            log.info("%d sources falling due before %s brought into this pass",
+                                     pulled, until.isoformat(timespec="minutes"))
                     return claimable(session)
 
             due = await loop.run_in_executor(None, prepare)
@@ -301,6 +309,7 @@ class Scheduler:
 
     async def _guarded(self, name: str, job, track: bool = True) -> None:
         task = asyncio.current_task()
+        assert task is not None  # _guarded runs as a task
         if track:
             self._tasks.add(task)
         else:
@@ -308,7 +317,7 @@ class Scheduler:
         try:
             await job
         except asyncio.CancelledError:
-            if not self.stop.is_set():
+            if not self.running_stop.is_set():
                 raise
         except Exception:
             log.exception("%s failed; the schedule goes on and tries again at the next run", name)
@@ -329,14 +338,16 @@ class Scheduler:
 
     async def drain_wayback(self) -> None:
         """One round of the Wayback submission queue."""
-        if self.wayback_drain is None or self.stop.is_set():
+        if self.wayback_drain is None or self.running_stop.is_set():
             return
         await self._guarded("the Wayback queue", self._drain(), track=False)
 
     async def _drain(self) -> None:
         drain = self.wayback_drain
+        if drain is None:
+            return
         params = inspect.signature(drain).parameters
-        kwargs = {}
+        kwargs: dict[str, object] = {}
         if "max_wait" in params:
             kwargs["max_wait"] = self.config.schedule.wayback_interval_seconds
         if inspect.iscoroutinefunction(drain):
@@ -353,7 +364,7 @@ class Scheduler:
 
     def _install_signals(self) -> list[int]:
         loop = asyncio.get_running_loop()
-        installed = []
+        installed: list[int] = []
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(sig, self.request_stop, sig)
@@ -367,10 +378,12 @@ class Scheduler:
         scheduler.add_job(self.cron_pass, self.trigger, id="cron", name="capture pass", misfire_grace_time=3600)
         now = datetime.now(self.timezone)
         if self.config.schedule.due_check_seconds > 0:
-            scheduler.add_job(self.due_pass, IntervalTrigger(seconds=self.config.schedule.due_check_seconds, timezone=self.timezone),
+            every = IntervalTrigger(seconds=self.config.schedule.due_check_seconds, timezone=self.timezone)
+            scheduler.add_job(self.due_pass, every,
                               id="due", name="due-source check", next_run_time=now, misfire_grace_time=None)
         if self.config.wayback.enabled and self.wayback_drain is not None:
-            scheduler.add_job(self.drain_wayback, IntervalTrigger(seconds=self.config.schedule.wayback_interval_seconds, timezone=self.timezone),
+            every = IntervalTrigger(seconds=self.config.schedule.wayback_interval_seconds, timezone=self.timezone)
+            scheduler.add_job(self.drain_wayback, every,
                               id="wayback", name="Wayback queue", next_run_time=now, misfire_grace_time=None)
         return scheduler
 
@@ -389,7 +402,8 @@ class Scheduler:
             self._scheduler = self._build()
             self._scheduler.start()
             for job in self._scheduler.get_jobs():
-                log.info("%s: next at %s", job.name, job.next_run_time.isoformat(timespec="seconds") if job.next_run_time else "-")
+                next_run = job.next_run_time.isoformat(timespec="seconds") if job.next_run_time else "-"
+                log.info("%s: next at %s", job.name, next_run)
             log.info("worker %s started; capture pass on %r (%s)", self.worker, self.config.schedule.cron, self.timezone.key)
             await self.stop.wait()
             self._scheduler.pause()

@@ -7,7 +7,9 @@ the right content or `verify` reports it.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import Executable, select
 from sqlalchemy.orm import Session
 
 from archiver.blobs import Packed, compress, decompress, sha256_hex
@@ -27,7 +29,9 @@ def _row(key: str, item: bytes | Packed) -> dict:
     return {"sha256": key, "size": len(item), "codec": "zstd", "data": compress(item)}
 
 
-def put_blobs(session: Session, items: list[bytes | Packed], keys: list[str | None] | None = None) -> tuple[list[str], int]:
+def put_blobs(
+    session: Session, items: Sequence[bytes | Packed], keys: Sequence[str | None] | None = None
+) -> tuple[list[str], int]:
     """Store each byte string unless already present; return their SHA-256 keys, in order,
     and how many blobs were new.
 
@@ -38,19 +42,23 @@ def put_blobs(session: Session, items: list[bytes | Packed], keys: list[str | No
     NOTHING).
     """
     known = keys or [None] * len(items)
-    keys = [item.sha256 if isinstance(item, Packed) else key or sha256_hex(item) for key, item in zip(known, items)]
-    wanted = {key: item for key, item in zip(keys, items)}
+    hashes = [item.sha256 if isinstance(item, Packed) else key or sha256_hex(item) for key, item in zip(known, items)]
+    wanted = {key: item for key, item in zip(hashes, items)}
     if not wanted:
-        return keys, 0
+        return hashes, 0
     existing = set(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(list(wanted)))))
     rows = [_row(key, item) for key, item in wanted.items() if key not in existing]
     if rows:
         if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            statement: Executable = pg_insert(Blob).on_conflict_do_nothing(index_elements=["sha256"])
         else:
-            from sqlalchemy.dialects.sqlite import insert
-        session.execute(insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), rows)
-    return keys, len(rows)
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            statement = sqlite_insert(Blob).on_conflict_do_nothing(index_elements=["sha256"])
+        session.execute(statement, rows)
+    return hashes, len(rows)
 
 
 def put_blob(session: Session, data: bytes) -> str:

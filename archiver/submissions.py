@@ -12,9 +12,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from archiver.config import WaybackConfig
@@ -78,11 +79,11 @@ def capture_refusal(source: Source, capture: Capture, addresses: Iterable[str | 
 def withdraw_jobs(session: Session, source_id: int) -> int:
     """Drop a source's submissions still waiting in the queue (it was just marked no-wayback);
     returns how many. One already sent to Save Page Now cannot be called back."""
-    return session.execute(
+    return cast(CursorResult, session.execute(
         delete(WaybackJob).where(WaybackJob.source_id == source_id, WaybackJob.status == "pending",
                                  WaybackJob.spn_job_id.is_(None))
         .execution_options(synchronize_session=False)
-    ).rowcount or 0
+    )).rowcount or 0
 
 
 def _stamp(moment) -> str:

@@ -86,7 +86,7 @@ def purge_plan(session: Session, source: Source) -> PurgePlan:
     return PurgePlan(source.url, count or 0, first, last)
 
 
-def untrack_and_purge(session: Session, source: Source, reason: str, *, actor: str | None = None):
+def untrack_and_purge(session: Session, source: Source, reason: str | None, *, actor: str | None = None):
     """Untrack `source` and remove every capture of it on the record (archiver.custody.purge_source:
     a sealed purge event lists each removed record). Returns (TrackingChange, custody.Purged);
     raises custody.PurgeError without a reason or without captures. The caller commits, then
@@ -95,6 +95,6 @@ def untrack_and_purge(session: Session, source: Source, reason: str, *, actor: s
 
     source_id = source.id
     purged = purge_source(session, source_id, reason, actor=actor)
-    source = session.get(Source, source_id)
+    source = session.get(Source, source_id) or source
     change = untrack(session, source, f"captures purged: {reason}")
     return change, purged

@@ -105,8 +105,9 @@ that name a publication or update stamp count: the date in "会议时间：2018�
 Thresholds are module constants: NEAR_SAME 0.9, UNRELATED_BELOW 0.4, SOFT_404_MIN 0.85,
 HOME_MIN 0.8, SHORT_PAGE_WORDS 150, GONE_SHARE 0.75, NEW_ARTICLE_SHARE 0.5, LINK_SHARE 0.5,
 EDITED_MIN 0.5, ADJACENT_CHARS 400. Rules 4f and 6b read the page (PageLayout) only when a
-capture would otherwise be altered, which few are: a worker parses each page once, for extraction. For scale: two unrelated news articles, Chinese or
-English, score about 0.1 with `similarity`; one edited number in an article scores above 0.99.
+capture would otherwise be altered, which few are: a worker parses each page once, for
+extraction. For scale: two unrelated news articles, Chinese or English, score about
+0.1 with `similarity`; one edited number in an article scores above 0.99.
 """
 
 from __future__ import annotations
@@ -116,10 +117,10 @@ import itertools
 import math
 import re
 import sys
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from rapidfuzz.distance import Indel
@@ -128,6 +129,9 @@ from archiver.diff import WORD_UNITS, count_words, describe_changes, diff_texts,
 from archiver.extract import fold_text
 from archiver.quotes import format_score, squeeze_spaces
 from archiver.urls import InvalidURL, normalise_url
+
+if TYPE_CHECKING:
+    from archiver.layout import PageLayout
 
 NEAR_SAME = 0.9
 UNRELATED_BELOW = 0.4
@@ -177,7 +181,7 @@ class Snapshot:
     error: str | None
     kind: str = "html"
     title: str | None = field(default=None)
-    page: object | None = field(default=None, repr=False, compare=False)
+    page: PageLayout | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -439,6 +443,11 @@ def _redirect_phrase(snapshot: Snapshot) -> str:
 # --- the verdict -----------------------------------------------------------------------------
 
 
+def _near(distance: int | None) -> bool:
+    """Whether a line lies within ADJACENT_CHARS of the article (None: the page does not show it)."""
+    return distance is not None and distance <= ADJACENT_CHARS
+
+
 class _Comparison:
     """Everything judge derives from the two snapshots, each computed once and only when a rule
     asks for it: an unchanged page is recognised by its hashes before any text is prepared."""
@@ -475,7 +484,7 @@ class _Comparison:
     @functools.cached_property
     def ops(self) -> list[tuple[str, int, int, int, int]]:
         """How the previous comparable lines became the current ones (difflib opcodes)."""
-        return SequenceMatcher(None, self.prev_lines, self.cur_lines, autojunk=False).get_opcodes()
+        return list(SequenceMatcher(None, self.prev_lines, self.cur_lines, autojunk=False).get_opcodes())
 
 
 def _sameness(c: _Comparison) -> str | None:
@@ -690,7 +699,7 @@ def _boundary_only(c: _Comparison) -> str | None:
                     return None
             else:
                 edited = _EditFinder(new).of(line)
-                if not edited or any(page.distance(other, span) <= ADJACENT_CHARS for other in edited):
+                if not edited or any(_near(page.distance(other, span)) for other in edited):
                     return None
             left += 1
     parts = []
@@ -808,7 +817,7 @@ def judge(
         still = f" (still {_redirect_phrase(current)})" if c.redirected else ""
         return Verdict("unchanged", settled + still, c.sim, True)
 
-    if previous is not None and c.new_permanent_redirect and c.sim >= NEAR_SAME:
+    if previous is not None and c.new_permanent_redirect and (c.sim or 0.0) >= NEAR_SAME:
         reason = (
             f"permanently {_redirect_phrase(current)}; the text is nearly the same "
             f"(similarity {format_score(c.sim)}, {_change_hint(c)})"

@@ -20,7 +20,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cdxj_indexer.main import CDXJIndexer
@@ -98,12 +98,12 @@ def write_wacz(session: Session, captures: Iterable[Capture], path: str | os.Pat
         for name, file, _ in members:
             digest, size = _file_digest(file)
             resources.append({"name": Path(name).name, "path": name, "hash": digest, "bytes": size})
-        package = {
+        package: dict[str, object] = {
             "profile": "data-package",
             "resources": resources,
             "wacz_version": WACZ_VERSION,
             "software": f"{TOOL_NAME} {__version__}",
-            "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         if title:
             package["title"] = title
@@ -112,13 +112,13 @@ def write_wacz(session: Session, captures: Iterable[Capture], path: str | os.Pat
         head = chain_head(session)
         package["chain_head"] = head.as_json() if head is not None else None
         package_bytes = json.dumps(package, ensure_ascii=False, indent=2).encode("utf-8")
-        digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package_bytes).hexdigest()}
+        package_digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package_bytes).hexdigest()}
         partial = path.with_name(path.name + ".part")
         with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
             for name, file, compression in members:
                 archive.write(file, name, compress_type=compression)
             archive.writestr("datapackage.json", package_bytes, compress_type=zipfile.ZIP_DEFLATED)
-            archive.writestr("datapackage-digest.json", json.dumps(digest, indent=2),
+            archive.writestr("datapackage-digest.json", json.dumps(package_digest, indent=2),
                              compress_type=zipfile.ZIP_DEFLATED)
         os.replace(partial, path)
     return path

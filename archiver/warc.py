@@ -38,7 +38,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from http import HTTPStatus
 from pathlib import Path
 from typing import BinaryIO
@@ -56,8 +56,8 @@ from archiver import TOOL_NAME, __version__, plugins
 from archiver.anchors import Head, anchor_quietly, read_head
 from archiver.chain import add_captures, capture_version, sealed_record
 from archiver.events import capture_events
-from archiver.readdb import Reader
 from archiver.models import Capture, Source
+from archiver.readdb import Reader
 from archiver.store import get_blob, put_blobs, sha256_hex
 from archiver.urls import InvalidURL
 
@@ -84,7 +84,7 @@ def select_captures(
     """
     ids = sorted(set(source_ids)) if source_ids is not None else None
     if isinstance(since, date) and not isinstance(since, datetime):
-        since = datetime.combine(since, time.min, tzinfo=timezone.utc)
+        since = datetime.combine(since, time.min, tzinfo=UTC)
     after = 0
     while True:
         query = select(Capture).where(Capture.id > after)
@@ -118,7 +118,7 @@ def _record_id(capture: Capture, kind: str) -> str:
 
 def warc_date(value: datetime) -> str:
     """A WARC-Date for `value`: UTC, ISO 8601 with microseconds (WARC 1.1)."""
-    return datetime_to_iso_date(value.astimezone(timezone.utc).replace(tzinfo=None), use_micros=True)
+    return datetime_to_iso_date(value.astimezone(UTC).replace(tzinfo=None), use_micros=True)
 
 
 def _protocol(http_version: str | None) -> str:
@@ -290,7 +290,7 @@ def write_warc(session: Session, captures: Iterable[Capture], target: str | os.P
         info["chain-head-capture"] = str(head.capture_id)
         if head.event_id is not None:
             info["chain-head-event"] = str(head.event_id)
-        info["chain-head-record-hash"] = head.record_hash
+        info["chain-head-record-hash"] = head.record_hash or ""
     writer.write_record(writer.create_warcinfo_record(name, info))
     count = 1
     for capture in captures:
@@ -469,7 +469,7 @@ def _read_responses(stream: BinaryIO, summary: ImportSummary) -> Iterator[_Respo
         response = _Response(
             record_id=headers.get_header("WARC-Record-ID"),
             uri=headers.get_header("WARC-Target-URI"),
-            started_at=iso_date_to_datetime(warc_date).replace(tzinfo=timezone.utc),
+            started_at=iso_date_to_datetime(warc_date).replace(tzinfo=UTC),
             warc_date=warc_date,
             status=int(status),
             protocol=http.protocol,

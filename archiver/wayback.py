@@ -23,7 +23,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import requests
@@ -87,7 +87,7 @@ def _with_deadline(call: Callable[[], object], seconds: float) -> object:
 
 def wayback_timestamp(when: datetime) -> str:
     """YYYYMMDDhhmmss in UTC, the Wayback Machine's way of writing a moment."""
-    return when.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+    return when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -95,7 +95,7 @@ def parse_timestamp(value: str) -> datetime:
     digits = value.ljust(14, "0")
     month = digits[4:6] if digits[4:6] != "00" else "01"
     day = digits[6:8] if digits[6:8] != "00" else "01"
-    return datetime.strptime(digits[:4] + month + day + digits[8:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    return datetime.strptime(digits[:4] + month + day + digits[8:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
 def parse_memento(url: str | None) -> tuple[str, str] | None:
@@ -121,8 +121,8 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def parse_duration(text_value: str) -> timedelta | None:
@@ -196,7 +196,7 @@ class WaybackClient:
             follow_redirects=False,
         )
 
-    def __enter__(self) -> "WaybackClient":
+    def __enter__(self) -> WaybackClient:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -249,7 +249,7 @@ class WaybackClient:
         try:
             _with_deadline(api.get_save_request_headers, self.config.timeout)
         except wbp.TooManyRequestsError:
-            seconds = _retry_after((api.headers or {}).get("Retry-After"))
+            seconds = _retry_after(api.headers.get("Retry-After") if api.headers else None)
             return SaveAnswer("rate_limited", "Save Page Now asked us to slow down (HTTP 429)", retry_after=seconds)
         except wbp.WaybackError:
             return SaveAnswer("rate_limited", "Save Page Now has too many sessions open from this address (HTTP 509)")
@@ -259,7 +259,7 @@ class WaybackClient:
             return SaveAnswer("retry", f"cannot reach Save Page Now at {self.config.save_url}: {exc}", outage=True)
         status = api.status_code or 0
         body = api.response.text if api.response is not None else ""
-        problem = _http_problem(status, (api.headers or {}).get("Retry-After"), body,
+        problem = _http_problem(status, api.headers.get("Retry-After") if api.headers else None, body,
                                 "Save Page Now", self.config.save_url, authenticated=False)
         if problem is not None:
             return problem
@@ -314,7 +314,8 @@ class WaybackClient:
         since/until: Wayback timestamps (1-14 digits, inclusive); limit < 0 gives the last N;
         ok_only: only copies of pages that answered 200. Raises WaybackError.
         """
-        params: list[tuple[str, str]] = [("url", url), ("output", "json"), ("fl", ",".join(CDX_FIELDS))]
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("url", url), ("output", "json"), ("fl", ",".join(CDX_FIELDS))]
         if since:
             params.append(("from", since))
         if until:

@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from archiver import dates
@@ -31,8 +32,7 @@ from archiver.chain import append_event
 from archiver.config import Config, WaybackConfig
 from archiver.models import Source, WaybackJob, utcnow
 from archiver.queue import dead_local_owners, worker_name
-
-from archiver.wayback import SaveAnswer, Snapshot, TAKEOVER_TOLERANCE, WaybackClient, WaybackError, parse_duration
+from archiver.wayback import TAKEOVER_TOLERANCE, SaveAnswer, Snapshot, WaybackClient, WaybackError, parse_duration
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class _Claim:
 @dataclass
 class _Watch:
     claim: _Claim
-    spn_job_id: str
+    spn_job_id: str | None
     submitted_at: datetime
     next_poll: datetime
 
@@ -196,12 +196,12 @@ def _claim(session_factory: sessionmaker, worker: str, now: datetime, lease: flo
         for job in candidates:
             owner_unchanged = (WaybackJob.lease_owner.is_(None) if job.lease_owner is None
                                else WaybackJob.lease_owner == job.lease_owner)
-            taken = session.execute(
+            taken = cast(CursorResult, session.execute(
                 update(WaybackJob)
                 .where(WaybackJob.id == job.id, WaybackJob.status == job.status, owner_unchanged)
                 .values(status="running", lease_owner=worker, lease_expires_at=now + timedelta(seconds=lease), updated_at=now)
                 .execution_options(synchronize_session=False)
-            ).rowcount
+            )).rowcount
             if taken == 1:
                 session.commit()
                 return _Claim(job.id, job.url, job.capture_id, job.spn_job_id, job.attempts,
@@ -271,7 +271,7 @@ def drain(
     if not wb.enabled:
         summary.stopped = "Wayback submissions are off ([wayback] enabled = false)"
         return summary
-    sleep = sleep or (stop.wait if stop is not None else time.sleep)
+    pause: Callable[[float], object] = sleep or (stop.wait if stop is not None else time.sleep)
     rng = rng or random.Random()
     own_client = client is None
     client = client or WaybackClient(wb)
@@ -315,6 +315,7 @@ def drain(
         attempts = claim.attempts
         if answer.outcome == "saved":
             pace.recovered()
+            assert answer.timestamp is not None  # a saved copy always has its timestamp
             done(claim, answer.timestamp, answer.original, attempts, answer.message or None)
         elif answer.outcome == "accepted":
             pace.recovered()
@@ -344,7 +345,8 @@ def drain(
         elif answer.outcome == "daily_cap":
             copy = _safe_newest(client, claim.url)
             if copy is not None and t - copy.archived_at < timedelta(days=1):
-                done(claim, copy.timestamp, copy.original, attempts, "already archived today (the daily limit per URL was reached)")
+                done(claim, copy.timestamp, copy.original, attempts,
+                     "already archived today (the daily limit per URL was reached)")
             else:
                 defer(claim, t + timedelta(days=1), answer.message, attempts, keep_job_id=False)
         elif answer.outcome == "retry":
@@ -399,7 +401,7 @@ def drain(
             t = now()
             for watch in sorted(watching.values(), key=lambda w: w.next_poll):
                 if watch.next_poll <= t:
-                    if not settle(watch.claim, client.status(watch.spn_job_id)):
+                    if not settle(watch.claim, client.status(watch.spn_job_id or "")):
                         return summary
             room = len(watching) < max(1, wb.max_in_flight) and (max_items is None or summary.claimed < max_items)
             ready = pace.ready_at()
@@ -422,7 +424,7 @@ def drain(
                 summary.stopped = f"the next submission is due in {delay:.0f} s, more than the {max_wait:g} s allowed to wait"
                 break
             if delay > 0:
-                sleep(delay)
+                pause(delay)
                 summary.waited += delay
     finally:
         for watch in watching.values():
@@ -448,10 +450,10 @@ def retry_failed(session: Session, source_ids: list[int] | None = None) -> int:
     query = update(WaybackJob).where(WaybackJob.status == "failed", _not_withheld())
     if source_ids is not None:
         query = query.where(WaybackJob.source_id.in_(source_ids))
-    return session.execute(
+    return cast(CursorResult, session.execute(
         query.values(status="pending", attempts=0, next_attempt_at=utcnow(), updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
 
 
 def queue_status(session: Session, *, failures: int = 50) -> dict:

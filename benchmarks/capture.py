@@ -157,7 +157,8 @@ def _second_pass_details(db_path: Path, run_id: int, fates: dict[str, tuple[str,
 def _row(name: str, m: measure.Measured, pages: int, floor_rate: float | None, store: dict | None = None,
          floor_bound: float | None = None) -> dict:
     rate = pages / m.wall if m.wall else 0.0
-    row = {"name": name, "load_average": m.extra.get("load_average"), "pages": pages, "wall_seconds": round(m.wall, 2), "pages_per_second": round(rate, 1),
+    row = {"name": name, "load_average": m.extra.get("load_average"), "pages": pages, "wall_seconds": round(m.wall, 2),
+           "pages_per_second": round(rate, 1),
            "cpu_seconds_per_page": round(m.cpu / pages, 4), "cpu_user": round(m.user, 1), "cpu_system": round(m.system, 1),
            "main_cpu_seconds_per_page": round(m.main_cpu / pages, 4),
            "cpu_bound_pages_per_second": round(pages / max(m.main_cpu, m.cpu / _CPUS), 1),
@@ -190,7 +191,10 @@ def _table(rows: list[dict]) -> str:
 
     cells = [[cell(row.get(k)) for k in keys] for row in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    line = lambda values: "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths)))
+
+    def line(values):
+        return "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths)))
+
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(c) for c in cells])
 
 

@@ -30,7 +30,7 @@ import random
 import sqlite3
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -44,7 +44,7 @@ from archiver.config import Config  # noqa: E402
 from archiver.db import open_database  # noqa: E402
 from archiver.store import compress  # noqa: E402
 
-BASE = datetime(2026, 1, 1, 2, 0, tzinfo=timezone.utc)
+BASE = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)
 CHUNK = 20_000
 STATES = [("unchanged", 90), ("altered", 5), ("deleted", 2), ("unreachable", 2), ("moved", 1)]
 ZH_WORDS = ["人民政府", "关于", "印发", "通知", "新疆", "职业技能", "教育培训", "中心", "项目", "合作", "协议", "签署",
@@ -55,7 +55,7 @@ EN_WORDS = ["ministry", "signs", "agreement", "on", "surveillance", "cameras", "
 
 def stamp(value: datetime | None) -> str | None:
     """A timestamp as SQLAlchemy stores it in SQLite (naive UTC, microseconds)."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if value else None
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if value else None
 
 
 def phrase(rng: random.Random, lang: str, low: int, high: int) -> str:
@@ -93,7 +93,10 @@ def plan_sources(count: int, rng: random.Random) -> list[SimpleNamespace]:
         if state == "altered":
             edits = sorted(set(edits) | {19})
         host = f"www.{'gov' if site % 2 else 'news'}{site}.{'cn' if lang == 'zh' else 'org'}"
-        path = f"/zwgk/2023-{1 + i % 12:02d}/{1 + i % 28:02d}/content_{i}.htm" if lang == "zh" else f"/news/{i}-{rng.choice(EN_WORDS)}.html"
+        if lang == "zh":
+            path = f"/zwgk/2023-{1 + i % 12:02d}/{1 + i % 28:02d}/content_{i}.htm"
+        else:
+            path = f"/news/{i}-{rng.choice(EN_WORDS)}.html"
         sources.append(SimpleNamespace(
             id=i + 1, url=f"https://{host}{path}", host=host, lang=lang, state=state, edits=edits,
             conditional=site % 5 == 0, title=phrase(rng, lang, 3, 6), publisher=f"{host} publisher",

@@ -342,7 +342,8 @@ class SiteParts:
             self.footer = (f"<p>主办单位：{host.publisher}　承办：{host.publisher}信息中心　"
                            f"地址：{corpus.phrase(rng, 'zh', 3, 5)}路{rng.randint(1, 300)}号</p>"
                            f"<p>版权所有 {host.publisher}　京ICP备{rng.randint(10000000, 99999999)}号　"
-                           f"京公网安备 {rng.randint(10000000000000, 99999999999999)}号　网站标识码{rng.randint(1000000000, 9999999999)}</p>")
+                           f"京公网安备 {rng.randint(10000000000000, 99999999999999)}号　"
+                           f"网站标识码{rng.randint(1000000000, 9999999999)}</p>")
         else:
             self.footer = (f"<p>Copyright {host.publisher}. All rights reserved.</p>"
                            f"<p>{corpus.paragraph(rng, 'en', 1, 2)}</p>")
@@ -408,12 +409,14 @@ def render_html(page: Page, host: Host, parts: SiteParts, corpus: Corpus, versio
             f'<title>{title}_{host.publisher}</title>\n<meta name="keywords" content="{corpus.phrase(rng, lang, 3, 6)}" />\n'
             f'<meta name="description" content="{corpus.sentence(rng, lang)}" />\n'
             f'<meta name="PubDate" content="{page.published}" />\n'
-            f"<style type=\"text/css\">\n{parts.css}</style>\n<script type=\"text/javascript\">\n{parts.js}\n</script>\n</head>\n")
+            f'<style type="text/css">\n{parts.css}</style>\n'
+            f'<script type="text/javascript">\n{parts.js}\n</script>\n</head>\n')
     if host.layout == "table":
         main = (f'<table width="1000" border="0" cellpadding="0" cellspacing="0" align="center"><tr><td>'
                 f'<table width="100%"><tr><td class="logo"><img src="/images/logo.png" alt="{host.publisher}" /></td></tr>'
                 f'<tr><td class="nav"><ul>{parts.nav}</ul></td></tr></table>'
-                f'<table width="100%"><tr><td width="240" valign="top" class="left"><div class="sub"><ul>{parts.subnav}</ul></div>'
+                f'<table width="100%"><tr><td width="240" valign="top" class="left">'
+                f'<div class="sub"><ul>{parts.subnav}</ul></div>'
                 f'<div class="hot"><h3>{labels[2]}</h3><ul>{sidebar}</ul></div></td>'
                 f'<td valign="top" class="right"><div class="location">{labels[0]}</div>'
                 f'<table width="100%"><tr><td class="title"><h1>{title}</h1></td></tr>'

@@ -141,13 +141,13 @@ def record_checks_many(session: Session, stored: list[tuple[Source, Capture, str
             if kind == "deleted":
                 match = deleted_match(capture.verdict_reason)
             else:
-                match = _check(citation.quote, text, capture, pages)
+                match = _check(citation.quote or "", text, capture, pages)
             rows.append(_row(citation.id, capture.id, match))
     session.add_all(rows)
     return rows
 
 
-def load_texts(session: Session, shas: Iterable[str]) -> dict[str, str]:
+def load_texts(session: Session, shas: Iterable[str | None]) -> dict[str, str]:
     """Extracted texts by SHA-256, fetched in a few IN queries instead of one per capture."""
     wanted = sorted({sha for sha in shas if sha})
     texts: dict[str, str] = {}
@@ -183,13 +183,13 @@ def backfill_checks(session: Session, citations: Iterable[Citation]) -> int:
         return 0
     done: set[tuple[int, int]] = set()
     for chunk in chunks([c.id for c in quoted]):
-        done.update(tuple(row) for row in session.execute(
+        done.update((row[0], row[1]) for row in session.execute(
             select(QuoteCheck.citation_id, QuoteCheck.capture_id).where(QuoteCheck.citation_id.in_(chunk))
         ))
     texts = load_texts(session, (c.text_sha256 for c in captures if evidence_kind(c) == "text"))
     results: dict[tuple[int, str | None, str | None], QuoteMatch] = {}
     pages = _PageTexts(session)
-    rows = []
+    checks: list[QuoteCheck] = []
     for capture in captures:
         for citation in by_source.get(capture.source_id, []):
             if (citation.id, capture.id) in done:
@@ -199,9 +199,9 @@ def backfill_checks(session: Session, citations: Iterable[Citation]) -> int:
             else:
                 key = (citation.id, capture.text_sha256, capture.body_sha256)
                 if key not in results:
-                    results[key] = _check(citation.quote, texts.get(capture.text_sha256, ""), capture, pages)
+                    results[key] = _check(citation.quote or "", texts.get(capture.text_sha256 or "", ""), capture, pages)
                 match = results[key]
-            rows.append(_row(citation.id, capture.id, match))
-    session.add_all(rows)
+            checks.append(_row(citation.id, capture.id, match))
+    session.add_all(checks)
     session.flush()
-    return len(rows)
+    return len(checks)

@@ -68,7 +68,8 @@ def _line_continues(url: str, next_line: str) -> bool:
     last = url[-1]
     if line[0] in "([<'\"" and not (last in _UNFINISHED and re.match(r"\([^\s()]*\)", line)):
         return False
-    token = re.match(r"[^\s]*", line).group(0)
+    start = re.match(r"[^\s]*", line)
+    token = start.group(0) if start else ""
     core = _take_while(token, _is_url_char).rstrip(".,;:)]'\"") if token[0] != "(" else _take_while(token, _is_url_char)
     if not core:
         return False
@@ -196,7 +197,8 @@ _MONTHS = {name: i + 1 for i, names in enumerate((
     "january jan", "february feb", "march mar", "april apr", "may", "june jun", "july jul",
     "august aug", "september sep sept", "october oct", "november nov", "december dec",
 )) for name in names.split()}
-_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+_MONTH = (r"(january|february|march|april|may|june|july|august|september|october|november|december"
+          r"|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?")
 _EN_LABEL = r"(?:last\s+)?(?:accessed|retrieved|viewed|consulted|visited|downloaded|checked|access\s+date)(?:\s+on)?\s*:?\s*"
 _ZH_LABEL = r"(?:访问|訪問|浏览|瀏覽|检索|檢索|引用|查阅|查閱|获取|獲取|登录|登錄|下载|下載)(?:日期|时间|時間|于|於)?\s*[：:]?\s*"
 _DATE_FORMS = (
@@ -226,8 +228,10 @@ def _date_at(text: str) -> tuple[str | None, int]:
         if not match:
             continue
         parts = dict(zip(order, match.groups()))
-        month = parts["m"]
-        month = _MONTHS.get(month.lower().rstrip(".")) if not month.isdigit() else int(month)
+        named = parts["m"]
+        month = _MONTHS.get(named.lower().rstrip(".")) if not named.isdigit() else int(named)
+        if month is None:
+            continue
         try:
             year = int(parts["y"])
             if "d" in parts:
@@ -261,7 +265,8 @@ def access_date(note: str) -> str | None:
 
 # --- titles and publishers ---------------------------------------------------------------------
 
-_QUOTED = re.compile(r"“([^”]{3,300})”|‘((?:[^’]|’(?=\w)){3,300})’|\"([^\"]{3,300})\"|《([^》]{1,200})》|「([^」]{1,200})」|『([^』]{1,200})』")
+_QUOTED = re.compile(r"“([^”]{3,300})”|‘((?:[^’]|’(?=\w)){3,300})’|\"([^\"]{3,300})\""
+                     r"|《([^》]{1,200})》|「([^」]{1,200})」|『([^』]{1,200})』")
 _DATEISH = re.compile(r"\d{4}|\b(?:" + _MONTH[1:-4] + r")\b|\d\s*[年月日]", re.I)
 
 
@@ -349,7 +354,7 @@ def split_notes(text: str) -> tuple[str, list[Note]]:
             heading_at = index
     if heading_at is not None:
         start = _first_numbered(lines, heading_at + 1)
-        notes, _ = _collect(lines, start)
+        notes, _ = _collect(lines, start or 0)
         return "\n".join(lines[:heading_at]), notes
     if "\f" in text:
         paged = _page_footnotes(text)
@@ -541,7 +546,8 @@ def _find_mark(text: str, number: str, position: int, superscripted: bool) -> tu
             continue  # digits ending a URL or a domain path: pic.twitter.com/X46AStITz4
         if before and _cjk_letter(before) and after.strip() and _cjk_letter(after.strip()[0]):
             continue  # a number in Chinese text: 第12号, 2019年3月
-        if re.match(r"\s*(?:%|percent|per cent|million|billion|km|kg|m\b|years?\b)", after, re.I) and not match.group(0).startswith(("[", "^")):
+        unit = re.match(r"\s*(?:%|percent|per cent|million|billion|km|kg|m\b|years?\b)", after, re.I)
+        if unit and not match.group(0).startswith(("[", "^")):
             continue
         return start, match.end()
     return None

@@ -83,7 +83,7 @@ def check_date(value: str | None, what: str = "date") -> str | None:
     if match:
         year, month, day = (int(g) if g else None for g in match.groups())
         try:
-            date(year, month or 1, day or 1)
+            date(year or 0, month or 1, day or 1)
             return value
         except ValueError:
             pass
@@ -92,7 +92,7 @@ def check_date(value: str | None, what: str = "date") -> str | None:
 
 def check_coordinates(latitude, longitude) -> tuple[float | None, float | None]:
     """Latitude in [-90, 90] and longitude in [-180, 180], both given or neither."""
-    values = []
+    values: list[float | None] = []
     for name, raw, limit in (("latitude", latitude, 90), ("longitude", longitude, 180)):
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             values.append(None)
@@ -158,9 +158,10 @@ def add_claim(session: Session, text: str, *, claim_id: str | None = None, tags=
     Adding the same text under the same id again is a no-op. Without an id, one is made from the
     text; an existing claim with that exact text is returned rather than duplicated.
     """
-    text = clean(text)
-    if text is None:
+    cleaned = clean(text)
+    if cleaned is None:
         raise EvidenceError("a claim needs its text")
+    text = cleaned
     tags = parse_tags(tags)
     if claim_id:
         claim_id = check_id(claim_id, "claim id")
@@ -327,15 +328,16 @@ def cite(
     accessed = check_date(accessed, "accessed date")
     quote, note = clean(quote), clean(note)
     source, source_created = add_source(session, url, lang=clean(lang), title=clean(title), publisher=clean(publisher))
-    citation = find_citation(session, target, source.id, quote)
+    existing = find_citation(session, target, source.id, quote)
     updated = []
-    created = citation is None
-    if created:
+    created = existing is None
+    if existing is None:
         citation = Citation(claim_id=target.claim_id, datapoint_id=target.datapoint_id, source_id=source.id,
                             quote=quote, accessed=accessed, note=note, created_at=utcnow())
         session.add(citation)
         session.flush()
     else:
+        citation = existing
         for name, value in (("accessed", accessed), ("note", note)):
             if value is not None and getattr(citation, name) != value:
                 setattr(citation, name, value)
@@ -482,7 +484,7 @@ def edit_citation(session: Session, citation_id: int, *, quote: str | None = Non
     """Change a citation's quote, access date, note or what it supports ("" clears a field).
     A new quote is checked again against every capture of the source."""
     citation = get_citation(session, citation_id)
-    changed = []
+    changed: list[str] = []
     if accessed is not None:
         value = check_date(accessed, "accessed date")
         if value != citation.accessed:

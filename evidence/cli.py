@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -75,7 +76,7 @@ def claim_add(app, text: str, claim_id: str | None, tags: tuple[str, ...], as_js
     if as_json:
         print_json(data)
     else:
-        _console().print(f"{'added' if created else 'already there'}: claim {escape(data['id'])}", highlight=False)
+        _console().print(f"{'added' if created else 'already there'}: claim {escape(str(data['id']))}", highlight=False)
 
 
 @claim.command("list")
@@ -180,7 +181,7 @@ def datapoint_add(app, entity, country, category, place, latitude, longitude, da
     if as_json:
         print_json(data)
     else:
-        _console().print(f"{'added' if created else 'already there'}: data point {escape(data['id'])}", highlight=False)
+        _console().print(f"{'added' if created else 'already there'}: data point {escape(str(data['id']))}", highlight=False)
 
 
 @datapoint.command("list")
@@ -323,7 +324,7 @@ def cite_add(app, target: str, url: str, quote, accessed, note, lang, title, pub
         print_json(data)
         return
     what = "cited" if data["created"] else ("updated" if data["updated"] else "already cited")
-    _console().print(f"{what}: {escape(resolved.label)} <- {escape(data['url'])}", highlight=False)
+    _console().print(f"{what}: {escape(resolved.label)} <- {escape(str(data['url']))}", highlight=False)
     if data["source_created"]:
         _console().print("  now tracking this URL; it is captured at the next `archiver run`", highlight=False)
     elif status:
@@ -568,7 +569,8 @@ def _print_preview(data: dict, imported: bool) -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--bom", is_flag=True, help="Start the CSV with a UTF-8 byte-order mark (helps Excel show Chinese).")
 @click.option("--warc", "warc_path", type=click.Path(dir_okay=False), help="Write captures as a WARC 1.1 file (.warc.gz).")
-@click.option("--wacz", "wacz_path", type=click.Path(dir_okay=False), help="Write captures as a WACZ package, for ReplayWeb.page or pywb.")
+@click.option("--wacz", "wacz_path", type=click.Path(dir_okay=False),
+              help="Write captures as a WACZ package, for ReplayWeb.page or pywb.")
 @click.option("--source", "source_urls", multiple=True, help="Only captures of this source (repeatable).")
 @click.option("--claim", "claim_ids", multiple=True, help="Only captures of the sources this claim cites (repeatable).")
 @click.option("--since", help="Only captures started on or after this date (YYYY-MM-DD).")
@@ -676,7 +678,7 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
 
     JSON output is a stable interface, documented in docs/report-json.md.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from archiver.anchors import read_head
     from evidence import render
@@ -689,12 +691,13 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
     with app.reader() as db:
         if everything:
             reports = all_reports(db)
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             head = read_head(db)
             text = {"md": lambda: render.reports_md(reports, now, head),
                     "html": lambda: render.reports_html(reports, now, head),
                     "json": lambda: _json_text(render.reports_json(reports, now, head))}[fmt]()
         else:
+            assert claim_id is not None  # checked above: a CLAIM_ID or --all
             try:
                 report = claim_report(db, claim_id)
             except EvidenceError as exc:

@@ -122,7 +122,7 @@ def decode_csv_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str
 
 def _delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
@@ -382,9 +382,9 @@ class _Importer:
                 outcomes.add("updated")
         (self.new_source_ids if created else self.seen_sources).add(source.id)
         if checked.claim_id:
-            outcomes.add(self._write_claim(checked))
-        if checked.datapoint is not None:
-            outcomes.add(self._write_point(checked))
+            outcomes.add(self._write_claim(checked, checked.claim_id))
+        if checked.datapoint is not None and checked.datapoint_id:
+            outcomes.add(self._write_point(checked, checked.datapoint_id, checked.datapoint))
         new_citations = []
         if checked.claim_id or checked.datapoint_id:
             target = Target(checked.claim_id, checked.datapoint_id)
@@ -408,8 +408,8 @@ class _Importer:
         outcome = "added" if "added" in outcomes else "updated" if "updated" in outcomes else "already"
         return outcome, new_citations
 
-    def _write_claim(self, checked: _Checked) -> str:
-        claim_id, text = checked.claim_id, checked.claim_text
+    def _write_claim(self, checked: _Checked, claim_id: str) -> str:
+        text = checked.claim_text
         tags = self.claim_tags.get(claim_id)
         if claim_id in self.claim_seen:
             if text is not None and text != self.claim_seen[claim_id]:
@@ -422,7 +422,7 @@ class _Importer:
             now = utcnow()
             self.session.add(Claim(id=claim_id, text=text, tags=list(tags or []), created_at=now, updated_at=now))
             self.session.flush()
-            self.claim_seen[claim_id] = text
+            self.claim_seen[claim_id] = text or ""
             self.summary.new_claims += 1
             return "added"
         outcome = "already"
@@ -437,8 +437,7 @@ class _Importer:
         self.claim_seen[claim_id] = claim.text
         return outcome
 
-    def _write_point(self, checked: _Checked) -> str:
-        point_id, fields = checked.datapoint_id, checked.datapoint
+    def _write_point(self, checked: _Checked, point_id: str, fields: dict) -> str:
         if point_id in self.point_seen:
             if fields != self.point_seen[point_id]:
                 self.summary.warnings.append(

@@ -49,7 +49,7 @@ class DemoSite:
     pages: dict[str, bytes] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
 
-    def start(self) -> "DemoSite":
+    def start(self) -> DemoSite:
         self.pages = _pages(demo_root() / "site")
         self.pages["/"] = self.pages["/index.html"]
         site = self

@@ -111,7 +111,7 @@ def citation_json(c: CitationReport) -> dict:
 def report_json(report: Report, *, with_schema: bool = True) -> dict:
     """One report as the JSON interface documents it."""
     v = report.verdict
-    data = {"schema": SCHEMA} if with_schema else {}
+    data: dict[str, object] = {"schema": SCHEMA} if with_schema else {}
     data.update({
         "generated_at": _iso(report.generated_at),
         "kind": report.kind,
@@ -217,7 +217,8 @@ def citation_md(c: CitationReport, number: int) -> str:
     else:
         lines.append("- **Best supporting capture:** none")
     if c.wayback is not None:
-        lines.append(f"- **Wayback Machine:** <{c.wayback.wayback_url}> ({_day(c.wayback.wayback_date or c.wayback.captured_at)})")
+        day = _day(c.wayback.wayback_date or c.wayback.captured_at)
+        lines.append(f"- **Wayback Machine:** <{c.wayback.wayback_url}> ({day})")
     lines.append(f"- **Cite as:** {md(c.citation_line)}")
     return "\n".join(lines)
 
@@ -283,20 +284,24 @@ h1 { font-size: 1.5rem; margin-bottom: .25rem; } h2 { font-size: 1.25rem; margin
 h3 { font-size: 1.05rem; margin: 0 0 .5rem; }
 .claim { font-size: 1.15rem; border-left: 4px solid #444; margin: .75rem 0; padding: .25rem 1rem; }
 .verdict { padding: .75rem 1rem; border-radius: 6px; margin: 1rem 0; font-weight: 600; }
-.level-ok { background: #e6f4ea; color: var(--ok); } .level-at-risk, .level-unsupported { background: #fce8e6; color: var(--bad); }
+.level-ok { background: #e6f4ea; color: var(--ok); }
+.level-at-risk, .level-unsupported { background: #fce8e6; color: var(--bad); }
 .level-unchecked { background: #fef7e0; color: var(--warn); }
 .citation { border: 1px solid #dadce0; border-radius: 8px; padding: 1rem 1.25rem; margin: 1rem 0; }
 .support-live { border-left: 6px solid var(--ok); } .support-archive { border-left: 6px solid var(--warn); }
 .support-none { border-left: 6px solid var(--bad); } .support-unchecked { border-left: 6px solid #bbb; }
-.badge { display: inline-block; font-size: .8rem; padding: .1rem .5rem; border-radius: 1rem; background: #eee; margin-right: .25rem; }
+.badge { display: inline-block; font-size: .8rem; padding: .1rem .5rem; border-radius: 1rem; background: #eee;
+         margin-right: .25rem; }
 .present { color: var(--ok); font-weight: 600; } .missing { color: var(--bad); font-weight: 600; }
 blockquote { margin: .5rem 0; padding: .25rem .75rem; background: #f8f9fa; border-left: 3px solid #bbb; }
 blockquote.closest { border-left-color: var(--bad); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; margin: .5rem 0; }
 dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
-code, .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .85rem; overflow-wrap: anywhere; }
+code, .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .85rem;
+              overflow-wrap: anywhere; }
 .cite-line { background: #f1f3f4; padding: .5rem .75rem; border-radius: 4px; overflow-wrap: anywhere; }
-table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e0e0e0; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e0e0e0; }
 .muted, footer { color: var(--muted); font-size: .85rem; }
 @media print { .citation { break-inside: avoid; } }
 """
@@ -324,6 +329,7 @@ def _attrs(**values) -> str:
 def source_link(c: CitationReport) -> str:
     """The cited URL as a Robust Link: the original, its archived version and the version's date."""
     version_url = c.wayback.wayback_url if c.wayback is not None else None
+    version_date: str | None
     if c.wayback is not None:
         version_date = _day(c.wayback.wayback_date or c.wayback.captured_at)
     else:
@@ -401,7 +407,7 @@ def report_section(report: Report, *, heading: str = "h1") -> str:
         + (f"<p>{tags}</p>" if tags else "")
         + (f'<p class="muted">Linked to claim {esc(report.claim_id)}: its citations back this data point too.</p>'
            if report.claim_id else "")
-        + (f'<p class="muted">Data points:</p><ul>'
+        + ('<p class="muted">Data points:</p><ul>'
            + "".join(f"<li>{esc(p.id)}: <span{_lang_attr(p.label)}>{esc(p.label)}</span></li>" for p in report.datapoints)
            + "</ul>" if report.datapoints else "")
         + f'<p class="verdict level-{esc(level)}">Verdict: {esc(report.verdict.level)}. {esc(report.verdict.summary)}</p>'

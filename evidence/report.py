@@ -28,7 +28,7 @@ than the whole report); code holding an SQLAlchemy session passes `Reader.of_ses
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from archiver import dates
 from archiver.anchors import Head, read_head
@@ -63,7 +63,7 @@ class CaptureRef:
         if not stamp.isdigit() or len(stamp) < 8:
             return None
         try:
-            return datetime.strptime(stamp.ljust(14, "0")[:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+            return datetime.strptime(stamp.ljust(14, "0")[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
         except ValueError:
             return None
 
@@ -171,7 +171,7 @@ class Report:
     verdict: Verdict
     citations: list[CitationReport]
     generated_at: datetime
-    package: "EvidencePackage | None" = None
+    package: EvidencePackage | None = None
     chain_head: Head | None = None
     # The data points linked to a claim (a claim's report lists them); for a data point's
     # report, the claim it is linked to, whose citations back it too.
@@ -295,7 +295,9 @@ def _latest_per_source(db: Reader, source_ids: list[int], *conditions: Condition
     return found
 
 
-def _source_captures(db: Reader, sources: list[_Source]) -> tuple[dict[int, CaptureRef], dict[int, CaptureRef], dict[int, CaptureRef]]:
+def _source_captures(
+    db: Reader, sources: list[_Source]
+) -> tuple[dict[int, CaptureRef], dict[int, CaptureRef], dict[int, CaptureRef]]:
     """For citations without a quote: per source, its last good live capture, its latest archive
     capture with text, and its latest good capture that has a Wayback copy."""
     good_ids = [s.last_good_capture_id for s in sources if s.last_good_capture_id]
@@ -304,7 +306,7 @@ def _source_captures(db: Reader, sources: list[_Source]) -> tuple[dict[int, Capt
         for row in db.rows(f"SELECT {_CAPTURE_COLUMNS} FROM captures WHERE captures.id IN {in_list(chunk)}", chunk):
             last_good[row[1]] = _capture_ref(row)
     source_ids = sorted({s.id for s in sources})
-    archive_ok = ((f"captures.origin IN {in_list(ARCHIVE_ORIGINS)}", list(ARCHIVE_ORIGINS)),
+    archive_ok: tuple[Condition, ...] = ((f"captures.origin IN {in_list(ARCHIVE_ORIGINS)}", list(ARCHIVE_ORIGINS)),
                   ("captures.status_code BETWEEN ? AND ?", [200, 299]),
                   ("captures.text_sha256 IS NOT NULL", []))
     archived = _latest_per_source(db, source_ids, *archive_ok)
@@ -370,7 +372,7 @@ def _problems(source: _Source, quote_status: str | None) -> list[str]:
     return found
 
 
-def at_risk(citation: "CitationReport") -> bool:
+def at_risk(citation: CitationReport) -> bool:
     """A citation is at risk when it backs its claim only through archives or not at all, its
     source is deleted or altered, or its quote is missing."""
     return (citation.support in ("archive", "none") or citation.state in RISKY_STATES
@@ -488,8 +490,9 @@ def _rows(db: Reader, condition: Condition) -> list[_Cited]:
         f" LEFT OUTER JOIN datapoints ON datapoints.id = citations.datapoint_id WHERE {where} ORDER BY citations.id",
         values,
     )
-    return [_Cited(*r[0:6], _Source(r[6], r[7], r[8], r[9], r[10], r[11], r[12], utc(r[13]), r[14], utc(r[15]),
-                                    utc(r[16]), r[17]),
+    return [_Cited(r[0], r[1], r[2], r[3], r[4], r[5],
+                   _Source(r[6], r[7], r[8], r[9], r[10], r[11], r[12], utc(r[13]), r[14], utc(r[15]),
+                           utc(r[16]), r[17]),
                    _datapoint_ref(r[18:28]))
             for r in rows]
 
@@ -531,7 +534,7 @@ def claim_report(db: Reader, subject_id: str) -> Report:
     """The citation report of a claim (its citations, and those made only for one of its data
     points), or of a data point when the id names one."""
     claim = _claim(db, subject_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if claim is not None:
         claim_id, text, tags = claim
         citations = citation_reports(db, _rows(db, _claim_condition([claim_id])))
@@ -562,7 +565,8 @@ def claim_datapoints(db: Reader, claim_ids: list[str]) -> dict[str, list[DataPoi
                        " ORDER BY datapoints.id", chunk)
         for row in rows:
             point = _datapoint_ref(row)
-            found.setdefault(point.claim_id, []).append(point)
+            if point is not None and point.claim_id is not None:
+                found.setdefault(point.claim_id, []).append(point)
     return found
 
 
@@ -575,7 +579,7 @@ def risk_key(report: Report) -> tuple:
 
 def all_reports(db: Reader) -> list[Report]:
     """Reports for every claim, and for every cited data point no claim covers, at-risk ones first."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = db.rows("SELECT claims.id, claims.text, claims.tags FROM claims ORDER BY claims.id")
     rows = _rows(db, ("citations.claim_id IS NOT NULL OR citations.datapoint_id IS NOT NULL", []))
     facts = {c.citation_id: c for c in citation_reports(db, rows)}

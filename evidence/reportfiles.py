@@ -333,7 +333,7 @@ def read_html(data: bytes) -> ReportText:
     notes: list[Note] = []
     holders: list = []  # the element holding each note, in the order of `notes`
     for anchor in root.find_all("a", href=True):
-        href = anchor["href"]
+        href = str(anchor["href"])
         if not href.startswith("#") or len(href) < 2:
             continue
         label = anchor.get_text(" ", strip=True).strip("[]()^ ")
@@ -342,7 +342,8 @@ def read_html(data: bytes) -> ReportText:
         target = soup.find(id=href[1:]) or soup.find("a", attrs={"name": href[1:]})
         if target is None:
             continue
-        holder = target if target.name in ("li", "p", "div", "aside", "section", "dd") else target.find_parent(["li", "p", "div", "dd"])
+        blocks = ("li", "p", "div", "aside", "section", "dd")
+        holder = target if target.name in blocks else target.find_parent(["li", "p", "div", "dd"])
         if holder is None or holder is anchor or anchor in holder.parents or holder in anchor.parents:
             continue
         if id(holder) not in notes_by_target:
@@ -416,9 +417,9 @@ def _html_text(element, *, links_inline: bool) -> str:
                 if block:
                     out.append("\n\n")
                 walk(child)
-                if links_inline and child.name == "a" and child.get("href", "").lower().startswith(("http://", "https://")):
-                    href = child["href"]
-                    if href not in child.get_text():
+                if links_inline and child.name == "a":
+                    href = str(child.get("href") or "")
+                    if href.lower().startswith(("http://", "https://")) and href not in child.get_text():
                         out.append(f" <{href}>")
                 if block:
                     out.append("\n\n")

@@ -36,7 +36,7 @@ import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -45,7 +45,7 @@ CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "dige
 
 
 def wayback_timestamp(when: float) -> str:
-    return datetime.fromtimestamp(when, timezone.utc).strftime("%Y%m%d%H%M%S")
+    return datetime.fromtimestamp(when, UTC).strftime("%Y%m%d%H%M%S")
 
 
 def urlkey(url: str) -> str:
@@ -150,7 +150,7 @@ class FakeWayback:
 
     # --- life cycle -------------------------------------------------------------------
 
-    def start(self) -> "FakeWayback":
+    def start(self) -> FakeWayback:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -574,7 +574,7 @@ def _epoch(timestamp: str) -> float:
     """Seconds since 1970 for a 1-14 digit Wayback timestamp (missing parts: the earliest moment)."""
     digits = timestamp.ljust(14, "0")[:14]
     digits = digits[:4] + (digits[4:6] if digits[4:6] != "00" else "01") + (digits[6:8] if digits[6:8] != "00" else "01") + digits[8:]
-    return datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=UTC).timestamp()
 
 
 def _repair_url(url: str) -> str:

@@ -283,7 +283,7 @@ class HostileServer:
     def url(self, path: str) -> str:
         return self.base + path
 
-    def start(self) -> "HostileServer":
+    def start(self) -> HostileServer:
         self._thread.start()
         return self
 

@@ -46,7 +46,7 @@ class Webhook:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/abc123"
 
-    def start(self) -> "Webhook":
+    def start(self) -> Webhook:
         self.thread.start()
         return self
 
@@ -86,7 +86,7 @@ class MailServer:
             kwargs = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
         self.controller = Controller(_Collect(self.messages), hostname="127.0.0.1", port=self.port, **kwargs)
 
-    def start(self) -> "MailServer":
+    def start(self) -> MailServer:
         self.controller.start()
         return self
 

@@ -360,7 +360,7 @@ def make_docx(path: Path, notes: list[Endnote], kind: str = "footnote") -> Path:
             runs.append(f'<w:r><w:t xml:space="preserve">{escape(note.text)}</w:t></w:r>')
         footnotes.append(f'<w:{kind} w:id="{note.number}"><w:p>{"".join(runs)}</w:p></w:{kind}>')
     part._blob = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                  f'<w:{kind}s xmlns:w="{W_NS}" xmlns:r="{R_NS}">{"".join(footnotes)}</w:{kind}s>').encode("utf-8")
+                  f'<w:{kind}s xmlns:w="{W_NS}" xmlns:r="{R_NS}">{"".join(footnotes)}</w:{kind}s>').encode()
     document.save(str(path))
     return path
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from email.utils import parsedate_to_datetime
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -106,7 +106,7 @@ class Site:
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def start(self) -> "Site":
+    def start(self) -> Site:
         self.thread.start()
         return self
 

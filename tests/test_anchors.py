@@ -34,7 +34,7 @@ def anchored_store(url: str, tmp_path: Path, batches=(40, 40, 40)):
     config = store_config(url, tmp_path)
     sessions, source_ids, keys = setup_store(url)
     made: list[int] = []
-    for number, size in enumerate(batches):
+    for size in batches:
         with sessions.begin() as session:
             sources = {s.id: s for s in session.scalars(select(Source))}
             captures = [make_capture(len(made) + i, sources[source_ids[i % len(source_ids)]], *keys)

@@ -431,11 +431,12 @@ def test_conditions_never_cross_a_redirect(site, config, tmp_path, how, target):
     ETag (a build number) and older Last-Modified dates, so any of them would answer 304 to the
     article's validators: none may receive them, and the verdict, the quote check and the WARC
     export must follow what the new address really serves."""
+    from warcio.archiveiterator import ArchiveIterator
+
     from archiver.readdb import Reader
     from archiver.warc import select_captures, write_warc
     from evidence.claims import Target, add_claim, cite
     from evidence.report import claim_report
-    from warcio.archiveiterator import ArchiveIterator
 
     config.verdict.probe_not_found = True
     sessions = open_database(config.database.url)

@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -23,7 +23,7 @@ from archiver.models import Capture, ChainHead, Source, WaybackJob
 from archiver.sources import add_source
 from archiver.store import put_blobs
 
-T0 = datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 SETTINGS = {"fetch": {"timeout": 30.0, "user_agent": "Mozilla/5.0 source-archiver/0.1"}, "capture": {"batch_size": 50}}
 
 
@@ -301,7 +301,7 @@ def test_events_are_chained_between_captures_in_order(db_url):
     with sessions.begin() as session:
         one = append_event(session, "wayback", source_id=source_ids[0], capture_id=first[0],
                            payload={"wayback_url": "https://web.archive.org/web/2024/x", 7: ("a", "b"),
-                                    "when": datetime(2024, 3, 1, tzinfo=timezone.utc)})
+                                    "when": datetime(2024, 3, 1, tzinfo=UTC)})
         two = append_event(session, "note_for_later", payload=None)
         assert one.payload == {"wayback_url": "https://web.archive.org/web/2024/x", "7": ["a", "b"],
                                "when": "2024-03-01 00:00:00+00:00"}, "stored as JSON reads it back"

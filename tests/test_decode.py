@@ -185,7 +185,7 @@ def test_truncated_body_keeps_declared_charset():
 def test_one_corrupt_byte_in_a_long_utf8_page_keeps_utf8():
     page = article(SIMPLIFIED * 5 + TRADITIONAL * 5, "utf-8")
     body = page.encode("utf-8")
-    position = body.index("经济".encode("utf-8"))
+    position = body.index("经济".encode())
     corrupt = body[:position] + b"\xff" + body[position + 1:]
     decoded = decode_body(corrupt, "text/html")
     assert decoded.charset == "utf-8"

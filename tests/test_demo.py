@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from click.testing import CliRunner
 from sqlalchemy import select
 

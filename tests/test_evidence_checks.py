@@ -200,9 +200,8 @@ def test_texts_stored_before_punctuation_was_kept_still_compare_the_same(site, c
     from sqlalchemy import update
 
     from archiver.extract import fold_text
-    from archiver.store import put_blobs
-
     from archiver.sources import add_source
+    from archiver.store import put_blobs
 
     url = site.set("/zh.html", ZH.encode("gbk"), content_type="text/html")
     with sessions.begin() as session:

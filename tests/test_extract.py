@@ -207,7 +207,7 @@ def test_counters_and_update_stamps_inside_the_article_are_not_change(stamp):
             f"<html><head><title>通报</title></head><body><article><h1>关于开展安全生产大检查的通报</h1>"
             f"<p>{line}</p><p>{GOV_PARAGRAPHS[1]}</p><p>{GOV_PARAGRAPHS[2]}</p><p>{GOV_PARAGRAPHS[3]}</p>"
             f"</article></body></html>"
-        ).encode("utf-8")
+        ).encode()
 
     first, second = (extract(page(n), "text/html", GOV_URL) for n in (5, 1238))
     label = re.split(r"[:：{ ]", stamp)[0]

@@ -8,12 +8,12 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 
 from archiver.config import FetchConfig
-from archiver.fetch import FetchResult, Fetcher, Hop, classify_address
+from archiver.fetch import Fetcher, FetchResult, Hop, classify_address
 from tests.siteserver import Site
 
 
@@ -103,7 +103,7 @@ JITTER = 0.03
 
 
 def test_plain_page_records_status_headers_body_and_peer(site):
-    body = "<html><body><p>国务院关于进一步优化营商环境的意见</p></body></html>".encode("utf-8")
+    body = "<html><body><p>国务院关于进一步优化营商环境的意见</p></body></html>".encode()
     url = site.set("/news/1.html", body, headers={"X-Served-By": "test"})
     result = fetch(url)
     assert result.ok
@@ -117,7 +117,7 @@ def test_plain_page_records_status_headers_body_and_peer(site):
     assert result.header("x-absent") is None
     assert result.server_ip == "127.0.0.1"
     assert result.http_version == "HTTP/1.1"
-    assert result.started_at.tzinfo == timezone.utc and result.started_at <= result.ended_at
+    assert result.started_at.tzinfo == UTC and result.started_at <= result.ended_at
     assert not result.truncated and not result.not_modified
 
 
@@ -389,7 +389,7 @@ def test_error_statuses_are_not_fetch_errors(site, status):
     result = fetch(url)
     assert result.ok and result.error_kind is None
     assert result.status == status
-    assert result.body == "<h1>页面不存在</h1>".encode("utf-8")
+    assert result.body == "<h1>页面不存在</h1>".encode()
 
 
 def test_etag_conditional_request(site):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from archiver.chain import add_captures
 from archiver.db import open_database, sqlite_path
@@ -17,7 +17,7 @@ from archiver.models import Capture
 from archiver.sources import add_source
 from archiver.store import compress, put_blobs
 
-T0 = datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def page(i: int) -> bytes:

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from archiver.blobs import pack
-from archiver.tasks import extract_and_pack
 from archiver.pool import imported_modules, make_pool
+from archiver.tasks import extract_and_pack
 
 HEAVY = ("sqlalchemy", "httpx", "httpcore", "archiver.capture", "archiver.models", "archiver.store", "alembic")
 

@@ -3,7 +3,7 @@ SQLite files and PostgreSQL databases."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic import command
@@ -16,7 +16,7 @@ from evidence.claims import Target, add_claim, cite
 from evidence.report import claim_report
 
 # Microseconds, and a moment whose UTC date differs from its date in Shanghai.
-MOMENT = datetime(2026, 3, 1, 20, 30, 15, 123456, tzinfo=timezone.utc)
+MOMENT = datetime(2026, 3, 1, 20, 30, 15, 123456, tzinfo=UTC)
 
 
 def revisions(db: Reader) -> frozenset[str]:
@@ -99,8 +99,8 @@ def test_timestamps_and_json_read_back_as_the_orm_returns_them(db_url):
         report = claim_report(db, "cams")
     for read, stored in ((row.state_since, orm_source.state_since), (row.last_checked, orm_source.last_checked_at),
                          (report.citations[0].best_capture.captured_at, orm_capture.started_at)):
-        assert read == stored == stored.astimezone(timezone.utc)
-        assert read.tzinfo == timezone.utc and read.isoformat() == stored.isoformat()
+        assert read == stored == stored.astimezone(UTC)
+        assert read.tzinfo == UTC and read.isoformat() == stored.isoformat()
     assert row.state_since == MOMENT
     assert report.tags == ["cameras", "新疆"]
 
@@ -122,6 +122,6 @@ def test_utc_reads_both_drivers_forms():
     assert utc("2026-03-01 20:30:15.123456") == MOMENT
     assert utc("2026-03-01 20:30:15") == MOMENT.replace(microsecond=0)
     shanghai = timezone(timedelta(hours=8))
-    assert utc(MOMENT.astimezone(shanghai)).tzinfo == timezone.utc
+    assert utc(MOMENT.astimezone(shanghai)).tzinfo == UTC
     assert utc(MOMENT.astimezone(shanghai)) == MOMENT
     assert utc(None) is None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from archiver import wayback_queue as wq
 from archiver.capture import run_pass
 from archiver.db import open_database
 from archiver.readdb import Reader
@@ -17,7 +18,6 @@ from evidence import render
 from evidence.claims import Target, add_claim, cite
 from evidence.report import all_reports, claim_report
 from tests.fake_wayback import FakeWayback
-from archiver import wayback_queue as wq
 
 # Their pages are served on loopback: in these tests, those count as public for the Wayback Machine.
 pytestmark = pytest.mark.usefixtures("loopback_is_public")

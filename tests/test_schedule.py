@@ -7,7 +7,7 @@ import asyncio
 import json
 import signal
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -81,7 +81,7 @@ def test_crontab_weekdays_keep_their_cron_meaning(field, days):
 
 def test_cron_setting_becomes_a_trigger_in_its_time_zone():
     trigger = cron_trigger(ScheduleConfig(cron="30 3 * * 0", timezone="Asia/Shanghai"))
-    start = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 5, 1, tzinfo=UTC)
     fire = trigger.get_next_fire_time(None, start)
     assert (fire.strftime("%A %H:%M"), fire.utcoffset()) == ("Sunday 03:30", timedelta(hours=8))
     assert fire.date().isoformat() == "2024-05-05"
@@ -146,8 +146,8 @@ def test_cron_trigger_a_few_seconds_out_runs_a_pass_and_sends_the_digest(site, c
         site.set("/notice/3.html", page(3, "Correction: the award was cancelled."))
         with sessions.begin() as session:
             session.execute(update(Source).values(next_due_at=utcnow() + timedelta(hours=12)))
-        fire_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
-        trigger = CronTrigger(hour=fire_at.hour, minute=fire_at.minute, second=fire_at.second, timezone=timezone.utc)
+        fire_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+        trigger = CronTrigger(hour=fire_at.hour, minute=fire_at.minute, second=fire_at.second, timezone=UTC)
         scheduler = Scheduler(config, sessions, trigger=trigger)
         run_until(scheduler, lambda: bool(scheduler.deliveries), timeout=30)
     finally:

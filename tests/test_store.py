@@ -4,9 +4,9 @@ from sqlalchemy import func, select
 from archiver.blobs import pack
 from archiver.db import open_database
 from archiver.extract import extract
-from archiver.tasks import extract_and_pack
 from archiver.models import Blob
 from archiver.store import MissingBlob, get_blob, get_text, get_texts, put_blob, put_blobs, sha256_hex
+from archiver.tasks import extract_and_pack
 
 
 def test_blobs_are_stored_once_and_compressed(db_url):
@@ -56,7 +56,7 @@ def test_extract_and_pack_is_extract_plus_the_packed_body():
 def test_text_round_trip_and_missing(db_url):
     sessions = open_database(db_url)
     with sessions.begin() as session:
-        key = put_blob(session, "对不起，您访问的页面不存在".encode("utf-8"))
+        key = put_blob(session, "对不起，您访问的页面不存在".encode())
     with sessions() as session:
         assert get_text(session, key) == "对不起，您访问的页面不存在"
         assert get_text(session, None) == ""

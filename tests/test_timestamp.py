@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 import subprocess
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -38,7 +38,7 @@ class LocalTSA:
     """A minimal RFC 3161 timestamp authority: signs a TSTInfo for each request, answers over HTTP."""
 
     def __init__(self, *, time_stamping_usage: bool = True, refuse: bool = False, echo_nonce: bool = True) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Loopback Test Root CA")])
         self.ca_cert = (
@@ -99,7 +99,7 @@ class LocalTSA:
             "policy": "1.3.6.1.4.1.99999.1",
             "message_imprint": request["message_imprint"],
             "serial_number": self.serial,
-            "gen_time": datetime.now(timezone.utc).replace(microsecond=0),
+            "gen_time": datetime.now(UTC).replace(microsecond=0),
             "nonce": request["nonce"].native if self.echo_nonce else 12345,
         })
         tst_der = tst.dump()
@@ -130,7 +130,7 @@ class LocalTSA:
         token = cms.ContentInfo({"content_type": "signed_data", "content": signed})
         return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
 
-    def __enter__(self) -> "LocalTSA":
+    def __enter__(self) -> LocalTSA:
         self.thread.start()
         return self
 
@@ -147,7 +147,7 @@ def test_token_from_a_real_authority_verifies():
         token, info = request_timestamp(HASH, tsa.url)
     assert info.authority == "Organization: Test Authority, Common Name: Loopback Test TSA"
     assert info.serial_number == 1 and info.policy == "1.3.6.1.4.1.99999.1"
-    assert abs((info.gen_time - datetime.now(timezone.utc)).total_seconds()) < 60
+    assert abs((info.gen_time - datetime.now(UTC)).total_seconds()) < 60
     assert verify_token(token, HASH).serial_number == 1
 
 

@@ -63,7 +63,7 @@ def page(lang: str, article: list[str] | None, *, footer: str = "", teasers_reve
 <main><div class="story"><h1>{title}</h1>{standfirst}<div class="story-body">{body}{extra_article}</div></div>
 <aside><h2>{"More stories" if lang == "en" else "其他新闻"}</h2>{items}<p class="stats">{views}</p></aside></main>
 <footer><p>{"The Harbour Ledger. All rights reserved." if lang == "en" else "版权所有：某市人民政府"} {footer}</p></footer>
-</body></html>""".encode("utf-8")
+</body></html>""".encode()
 
 
 def first_capture(body: bytes) -> Snapshot:

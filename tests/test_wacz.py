@@ -17,8 +17,8 @@ from archiver.models import Capture
 from archiver.store import get_blob
 from archiver.wacz import write_wacz
 from archiver.warc import select_captures
-from tests.test_warc import ZH_PAGE, store_with_captures
 from tests.processes import console_script
+from tests.test_warc import ZH_PAGE, store_with_captures
 
 validate = pytest.importorskip("wacz.validate", reason="the wacz package is in the test extras: pip install -e .[test]")
 

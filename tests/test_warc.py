@@ -7,7 +7,7 @@ import io
 import json
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -23,7 +23,7 @@ from archiver.store import get_blob, put_blobs
 from archiver.warc import WarcImportError, import_warc, select_captures, write_warc
 from tests.processes import console_script
 
-T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 ZH_PAGE = ("<html><head><title>云从科技签署合作协议</title></head><body><div class='article'>"
            "<p>云从科技与津巴布韦政府在广州签署战略合作框架协议，双方将在智慧城市和公共安全领域开展合作。</p>"
            "<p>根据协议，云从科技将为津巴布韦的机场、火车站和汽车站提供人脸识别技术。</p></div></body></html>")
@@ -118,7 +118,7 @@ def test_round_trip_keeps_every_header_and_byte(db_url, tmp_path):
     rec, http, payload = by_capture[plain.id]["response"]
     assert payload == bodies[plain.id]
     assert rec.get_header("WARC-Target-URI") == plain.final_url
-    assert iso_date_to_datetime(rec.get_header("WARC-Date")).replace(tzinfo=timezone.utc) == plain.started_at
+    assert iso_date_to_datetime(rec.get_header("WARC-Date")).replace(tzinfo=UTC) == plain.started_at
     assert rec.get_header("WARC-IP-Address") == "192.0.2.7"
     assert rec.get_header("WARC-Payload-Digest") == "sha256:" + plain.body_sha256
     assert rec.get_header("X-Archiver-Record-Hash") == plain.record_hash
@@ -329,7 +329,7 @@ def test_import_a_wget_warc(site, db_url, tmp_path):
         assert by_url[zh][1].verdict == "unchanged"
         assert by_url[gone][0].status_code == 404 and by_url[gone][0].verdict == "deleted"
         assert session.scalar(select(Source.state).where(Source.url == gone)) == "deleted"
-        assert abs((first_zh.started_at - datetime.now(timezone.utc)).total_seconds()) < 120
+        assert abs((first_zh.started_at - datetime.now(UTC)).total_seconds()) < 120
 
         en_source = session.scalar(select(Source).where(Source.url == en))
         assert en_source.state == "new" and en_source.last_good_capture_id == by_url[en][0].id
@@ -397,7 +397,7 @@ def test_round_trip_of_real_captures(site, config, tmp_path):
         kind = rec.get_header("WARC-Type")
         assert rec.get_header("WARC-Target-URI") == (capture.final_url if kind != "metadata"
                                                      else f"urn:source-archiver:capture:{capture.id}")
-        assert iso_date_to_datetime(rec.get_header("WARC-Date")).replace(tzinfo=timezone.utc) == capture.started_at
+        assert iso_date_to_datetime(rec.get_header("WARC-Date")).replace(tzinfo=UTC) == capture.started_at
         if kind == "response":
             responses += 1
             assert payload == bodies[capture.id]

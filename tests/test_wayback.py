@@ -14,6 +14,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from archiver import recover as rc
+from archiver import wayback as wb
+from archiver import wayback_queue as wq
 from archiver.chain import add_captures
 from archiver.db import open_database
 from archiver.events import wayback_copies
@@ -21,9 +24,6 @@ from archiver.integrity import verify_store
 from archiver.models import Capture, ChainEvent, WaybackJob, utcnow
 from archiver.readdb import Reader
 from archiver.sources import add_source
-from archiver import wayback as wb
-from archiver import wayback_queue as wq
-from archiver import recover as rc
 from tests.fake_wayback import FakeWayback
 
 PAGE = "<html><head><title>Notice {n}</title></head><body><article><p>Notice number {n} of the bureau.</p></article></body></html>"

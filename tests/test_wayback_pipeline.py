@@ -16,17 +16,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, select, text, update
 
-from archiver import plugins
+from archiver import plugins, submissions
+from archiver import recover as rc
 from archiver import wayback as wb
 from archiver import wayback_queue as wq
-from archiver import recover as rc
-from archiver import submissions
 from archiver.capture import run_pass
 from archiver.db import open_database
 from archiver.events import wayback_copies
 from archiver.models import Capture, Source, WaybackJob, utcnow
-from archiver.readdb import Reader
 from archiver.quotes import check_quote
+from archiver.readdb import Reader
 from archiver.sources import add_source
 from archiver.store import get_blob, get_text
 from tests.fake_wayback import FakeWayback

@@ -128,7 +128,6 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     import logging
 
     from archiver.cli.app import App
-
     from archiver.redact import install_log_filter
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -161,7 +161,7 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else (many or singular + 's')}"
 
 
-def fail(message: str, code: int = 1):
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line error and exit with `code`."""
     from rich.markup import escape
 

@@ -142,7 +142,7 @@ def timestamp(app: App, tsa_url: str | None, list_tokens: bool, as_json: bool) -
     try:
         with app.sessions.begin() as session:
             row, info = timestamp_chain_head(session, url, timeout=app.config.fetch.timeout)
-            token = row.tsa_token
+            token = row.tsa_token or b""
             data = {"id": row.id, "capture_id": row.capture_id, "record_hash": row.record_hash, "tsa_url": url,
                     **info.as_json(), "event_id": row.event_id}
     except TimestampError as exc:

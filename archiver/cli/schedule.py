@@ -84,6 +84,7 @@ def notify(app: App, test: bool, run_id: int | None, show: bool, as_json: bool) 
         with app.sessions() as session:
             if session.get(Run, run_id) is None:
                 fail(f"there is no run {run_id} (see `archiver runs`)")
+            assert run_id is not None  # one of --test and --run is given
             digest = notifications.build_digest(session, run_id)
         if digest is None:
             if as_json:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import sys
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -41,7 +41,7 @@ def ago(value: datetime | None) -> str:
     """'3 days' style duration since `value`."""
     if value is None:
         return ""
-    seconds = (datetime.now(timezone.utc) - value).total_seconds()
+    seconds = (datetime.now(UTC) - value).total_seconds()
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             n = int(seconds // size)
@@ -86,9 +86,9 @@ def add(app: App, url: str, lang, title, publisher, interval, no_wayback: bool |
         return
     note = " (never sent to the Wayback Machine)" if data["no_wayback"] else ""
     if created:
-        console.print(f"tracking {escape(data['url'])}{note}", highlight=False)
+        console.print(f"tracking {escape(str(data['url']))}{note}", highlight=False)
     else:
-        console.print(f"already tracked: {escape(data['url'])}{note}", highlight=False)
+        console.print(f"already tracked: {escape(str(data['url']))}{note}", highlight=False)
 
 
 def _stop_message(signum: int | None, again: bool) -> None:
@@ -198,7 +198,7 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
                                   on_outcome=line, stop=stop)
 
     summary = asyncio.run(go())
-    stopped_by = stop.exit_code if summary.interrupted else 0
+    stopped_by = stop.exit_code if summary.interrupted and stop is not None else 0
     deliveries = []
     if notify and summary.total and not stopped_by:
         from archiver.notify import after_pass
@@ -316,10 +316,11 @@ def _cut(text: str, columns: int) -> str:
     if sum(widths) <= columns:
         return text
     used = end = 0
-    for end, char_width in enumerate(widths):
+    for char_width in widths:
         if used + char_width > columns - 1:
             break
         used += char_width
+        end += 1
     return text[:end] + "…" if columns > 0 else ""
 
 
@@ -351,7 +352,8 @@ def _status_extras(db) -> str:
     counts = wayback_counts(db)
     if not counts:
         return ""
-    return "Wayback submissions: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "running", "done", "failed") if counts.get(k))
+    states = ("pending", "running", "done", "failed")
+    return "Wayback submissions: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in states if counts.get(k))
 
 
 def capture_json(c, wayback_copy: tuple[str, str | None] | None = None) -> dict:

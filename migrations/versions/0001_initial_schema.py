@@ -1,14 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 12:13:05.179616
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -37,7 +36,7 @@ def upgrade() -> None:
     )
     op.bulk_insert(
         sa.table('chain_heads', sa.column('id', sa.Integer), sa.column('created_at', sa.DateTime(timezone=True))),
-        [{'id': 1, 'created_at': datetime.now(timezone.utc).replace(tzinfo=None)}],
+        [{'id': 1, 'created_at': datetime.now(UTC).replace(tzinfo=None)}],
     )
 
     op.create_table('claims',

@@ -10,7 +10,6 @@ Create Date: 2026-11-23 13:40:00
 """
 from alembic import op
 
-
 revision = '0003'
 down_revision = '0002'
 branch_labels = None

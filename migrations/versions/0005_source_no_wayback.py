@@ -10,7 +10,6 @@ Create Date: 2026-12-02 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0005'
 down_revision = '0003'
 branch_labels = None

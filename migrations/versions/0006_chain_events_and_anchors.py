@@ -16,12 +16,11 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-24 10:00:00
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006'
 down_revision = '0005'
@@ -79,7 +78,7 @@ def _seal_what_was_unsealed() -> None:
     copies = bind.execute(sa.text(
         "SELECT id, source_id, wayback_url, wayback_timestamp FROM captures"
         " WHERE wayback_url IS NOT NULL AND origin <> 'wayback' ORDER BY id")).all()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     events = sa.table('chain_events', sa.column('id', sa.Integer), sa.column('kind', sa.String),
                       sa.column('source_id', sa.Integer), sa.column('capture_id', sa.Integer),
                       sa.column('payload', sa.JSON), sa.column('created_at', sa.DateTime(timezone=True)),

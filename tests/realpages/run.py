@@ -25,7 +25,7 @@ from archiver.extract import extract
 from archiver.quotes import check_quote, squeeze_spaces
 from archiver.tasks import Judging, extract_and_judge
 from archiver.verdict import Snapshot
-from tests.realpages.changes import EXPECTED, Prepared, load_corpus, prepare, variants
+from tests.realpages.changes import Prepared, load_corpus, prepare, variants
 
 STATES = ("unchanged", "altered", "moved", "deleted", "unreachable")
 MIN_BODY_CHARS = 40
