@@ -266,175 +266,260 @@ def drain(
     and `sleep` are injectable so tests can run a whole night of back-off in a moment. Never
     raises for a Wayback failure: every failure is recorded on its job.
     """
-    wb = config.wayback
-    summary = DrainSummary()
-    if not wb.enabled:
-        summary.stopped = "Wayback submissions are off ([wayback] enabled = false)"
-        return summary
-    pause: Callable[[float], object] = sleep or (stop.wait if stop is not None else time.sleep)
-    rng = rng or random.Random()
-    own_client = client is None
-    client = client or WaybackClient(wb)
-    worker = worker_name()
-    lease = _lease_seconds(wb)
-    pace = _pace_for(session_factory, wb, rng)
-    watching: dict[int, _Watch] = {}
+    if not config.wayback.enabled:
+        return DrainSummary(stopped="Wayback submissions are off ([wayback] enabled = false)")
+    return Drain(config, session_factory, max_items=max_items, stop=stop, max_wait=max_wait, now=now, sleep=sleep,
+                 client=client, on_event=on_event, rng=rng).run()
 
-    def event(claim: _Claim, result: str, detail: str = "", wayback_url: str | None = None) -> None:
-        item = DrainEvent(claim.id, claim.url, result, detail, wayback_url)
-        summary.events.append(item)
-        log.info("wayback %s %s %s", result, claim.url, detail)
-        if on_event:
-            on_event(item)
 
-    def done(claim: _Claim, timestamp: str, original: str | None, attempts: int, note: str | None = None) -> None:
-        wayback_url = client.replay(timestamp, original or claim.url)
-        _finish(session_factory, claim, timestamp, original or claim.url, wayback_url, now(), attempts, note)
-        summary.done += 1
-        event(claim, "done", note or "", wayback_url)
+class Drain:
+    """One drain of the Wayback queue (see `drain`), its stages each a method.
 
-    def defer(claim: _Claim, until: datetime, message: str, attempts: int, keep_job_id: bool = True) -> None:
-        values = dict(status="pending", next_attempt_at=until, last_error=message, attempts=attempts,
-                      lease_owner=None, lease_expires_at=None, updated_at=now())
-        if not keep_job_id:
-            values["spn_job_id"] = None
-        _update_job(session_factory, claim.id, **values)
-        summary.deferred += 1
-        event(claim, "deferred", f"{message}; next attempt {dates.when(until, seconds=True, utc=True)}")
+    `run` loops over three stages until nothing is left to do: `poll` (ask Save Page Now about
+    the jobs it accepted, whose next poll is due), `claim` (lease the next due job and `take` it:
+    look for a copy made already, else submit it) and `wait` (sleep until the next poll or the
+    next due job, within the pace). Every answer goes through `settle`, which hands it to the
+    method named for its outcome (`saved`, `accepted`, `pending`, ...); those end a job with
+    `done`, `defer` or `give_up`. `release` gives back the jobs still watched when the drain ends.
+    """
 
-    def give_up(claim: _Claim, message: str, attempts: int) -> None:
-        _update_job(session_factory, claim.id, status="failed", last_error=message, attempts=attempts,
-                    spn_job_id=None, lease_owner=None, lease_expires_at=None, updated_at=now())
-        summary.failed += 1
-        event(claim, "failed", message)
+    def __init__(
+        self,
+        config: Config,
+        session_factory: sessionmaker,
+        *,
+        max_items: int | None = None,
+        stop: threading.Event | None = None,
+        max_wait: float | None = None,
+        now: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] | None = None,
+        client: WaybackClient | None = None,
+        on_event: Callable[[DrainEvent], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.wb = config.wayback
+        self.sessions = session_factory
+        self.max_items = max_items
+        self.stop = stop
+        self.max_wait = max_wait
+        self.now = now
+        self.sleep: Callable[[float], object] = sleep or (stop.wait if stop is not None else time.sleep)
+        self.own_client = client is None
+        self.client = client or WaybackClient(self.wb)
+        self.on_event = on_event
+        self.worker = worker_name()
+        self.lease = _lease_seconds(self.wb)
+        self.pace = _pace_for(session_factory, self.wb, rng or random.Random())
+        self.summary = DrainSummary()
+        self.watching: dict[int, _Watch] = {}
 
-    def settle(claim: _Claim, answer: SaveAnswer, *, submitted_at: datetime | None = None) -> bool:
-        """Act on an answer; False when the drain must stop (our keys or endpoints are wrong)."""
-        t = now()
-        watch = watching.pop(claim.id, None)
-        attempts = claim.attempts
-        if answer.outcome == "saved":
-            pace.recovered()
-            assert answer.timestamp is not None  # a saved copy always has its timestamp
-            done(claim, answer.timestamp, answer.original, attempts, answer.message or None)
-        elif answer.outcome == "accepted":
-            pace.recovered()
-            claim.spn_job_id = answer.job_id
-            _update_job(session_factory, claim.id, spn_job_id=answer.job_id,
-                        lease_expires_at=t + timedelta(seconds=lease))
-            watching[claim.id] = _Watch(claim, answer.job_id, t, t + timedelta(seconds=wb.poll_interval))
-            event(claim, "submitted", f"job {answer.job_id}")
-        elif answer.outcome == "pending" and not claim.spn_job_id:
-            attempts += 1
-            defer(claim, t + timedelta(seconds=pace.backoff(attempts)),
-                  "Save Page Now said the capture is pending but gave no job to follow", attempts)
-        elif answer.outcome == "pending":
-            started = watch.submitted_at if watch else (submitted_at or t)
-            if (t - started).total_seconds() > wb.poll_timeout:
-                defer(claim, t + timedelta(seconds=pace.backoff(1)),
-                      f"the capture did not finish within {wb.poll_timeout:g} s; its job will be asked again", attempts)
-            else:
-                wait = max(wb.poll_interval, answer.retry_after or 0.0)
-                _update_job(session_factory, claim.id, lease_expires_at=t + timedelta(seconds=lease))
-                watching[claim.id] = _Watch(claim, claim.spn_job_id, started, t + timedelta(seconds=wait))
-        elif answer.outcome == "rate_limited":
-            summary.rate_limited += 1
-            until = pace.slow_down(t, answer.retry_after)
-            _hold_queue(session_factory, until)
-            defer(claim, until, answer.message, attempts, keep_job_id=False)
-        elif answer.outcome == "daily_cap":
-            copy = _safe_newest(client, claim.url)
-            if copy is not None and t - copy.archived_at < timedelta(days=1):
-                done(claim, copy.timestamp, copy.original, attempts,
-                     "already archived today (the daily limit per URL was reached)")
-            else:
-                defer(claim, t + timedelta(days=1), answer.message, attempts, keep_job_id=False)
-        elif answer.outcome == "retry":
-            attempts += 1
-            until = t + timedelta(seconds=pace.backoff(attempts))
-            if answer.outage:
-                until = max(until, pace.slow_down(t))
-                _hold_queue(session_factory, until)
-            if attempts >= wb.max_attempts:
-                give_up(claim, f"gave up after {attempts} attempts: {answer.message}", attempts)
-            else:
-                defer(claim, until, answer.message, attempts, keep_job_id=False)
-        elif answer.outcome == "failed":
-            give_up(claim, answer.message, attempts + 1)
-        else:
-            _update_job(session_factory, claim.id, status="pending", last_error=answer.message,
-                        lease_owner=None, lease_expires_at=None, updated_at=t)
-            summary.stopped = answer.message
-            event(claim, "stopped", answer.message)
-            return False
+    def run(self) -> DrainSummary:
+        """Drain until no job is due, the stop is set, or a refusal; returns what was done."""
+        try:
+            while True:
+                if self.stop is not None and self.stop.is_set():
+                    self.summary.stopped = "stopped"
+                    break
+                t = self.now()
+                if not self.poll(t):
+                    break
+                claimed = self.claim(t)
+                if claimed is None:
+                    continue
+                if not claimed or not self.wait(t):
+                    break
+        finally:
+            self.release()
+        return self.summary
+
+    @property
+    def room(self) -> bool:
+        """Whether another job may be taken: fewer than max_in_flight watched, max_items not reached."""
+        return len(self.watching) < max(1, self.wb.max_in_flight) and (
+            self.max_items is None or self.summary.claimed < self.max_items)
+
+    def poll(self, t: datetime) -> bool:
+        """Ask for the status of each watched job whose poll is due; False when the drain must stop."""
+        for watch in sorted(self.watching.values(), key=lambda w: w.next_poll):
+            if watch.next_poll <= t and not self.settle(watch.claim, self.client.status(watch.spn_job_id or "")):
+                return False
         return True
 
-    def take(claim: _Claim) -> bool:
-        summary.claimed += 1
-        t = now()
+    def claim(self, t: datetime) -> bool | None:
+        """Lease the next due job and take it (None: one was taken, go round again); when the pace
+        says wait, only a job already submitted (to poll) is taken. False when the drain must stop."""
+        if not self.room:
+            return True
+        ready = self.pace.ready_at()
+        paced_out = ready is not None and ready > t
+        claim = _claim(self.sessions, self.worker, t, self.lease, resumable_only=paced_out)
+        if claim is None:
+            return True
+        return None if self.take(claim) else False
+
+    def wait(self, t: datetime) -> bool:
+        """Sleep until the next poll or due job; False when there is none, or it is further than max_wait."""
+        wake = [w.next_poll for w in self.watching.values()]
+        if self.room:
+            due = _next_due(self.sessions, t)
+            if due is not None:
+                wake.append(max(due, self.pace.ready_at() or due))
+        if not wake:
+            return False
+        delay = (min(wake) - self.now()).total_seconds()
+        if self.max_wait is not None and delay > self.max_wait:
+            self.summary.stopped = (f"the next submission is due in {delay:.0f} s, "
+                                    f"more than the {self.max_wait:g} s allowed to wait")
+            return False
+        if delay > 0:
+            self.sleep(delay)
+            self.summary.waited += delay
+        return True
+
+    def release(self) -> None:
+        """Give back the jobs still watched (the next drain polls them), close our client, anchor."""
+        for watch in self.watching.values():
+            _update_job(self.sessions, watch.claim.id, status="pending", next_attempt_at=self.now(),
+                        lease_owner=None, lease_expires_at=None)
+        if self.own_client:
+            self.client.close()
+        if self.summary.done:
+            anchor_quietly(self.sessions, self.config, "wayback drain")
+
+    def take(self, claim: _Claim) -> bool:
+        """Work on a claimed job: watch it when submitted already, close it when a recent copy
+        exists (made before an interrupted drain, or within if_not_archived_within), else submit it."""
+        self.summary.claimed += 1
+        t = self.now()
         if claim.spn_job_id:
-            watching[claim.id] = _Watch(claim, claim.spn_job_id, t, t)
+            self.watching[claim.id] = _Watch(claim, claim.spn_job_id, t, t)
             return True
         if claim.takeover:
-            copy = _safe_newest(client, claim.url)
+            copy = _safe_newest(self.client, claim.url)
             since = (claim.previous_claim or t) - TAKEOVER_TOLERANCE
             if copy is not None and copy.archived_at >= since:
-                done(claim, copy.timestamp, copy.original, claim.attempts,
-                     "found the copy made before the previous drain was interrupted")
+                self.done(claim, copy.timestamp, copy.original, claim.attempts,
+                          "found the copy made before the previous drain was interrupted")
                 return True
-        window = parse_duration(wb.if_not_archived_within) if not client.authenticated else None
+        window = parse_duration(self.wb.if_not_archived_within) if not self.client.authenticated else None
         if window is not None:
-            copy = _safe_newest(client, claim.url)
+            copy = _safe_newest(self.client, claim.url)
             if copy is not None and copy.archived_at >= t - window:
-                done(claim, copy.timestamp, copy.original, claim.attempts,
-                     f"archived within {wb.if_not_archived_within} already (if_not_archived_within)")
+                self.done(claim, copy.timestamp, copy.original, claim.attempts,
+                          f"archived within {self.wb.if_not_archived_within} already (if_not_archived_within)")
                 return True
-        pace.used(t)
-        summary.submitted += 1
-        return settle(claim, client.save(claim.url), submitted_at=t)
+        self.pace.used(t)
+        self.summary.submitted += 1
+        return self.settle(claim, self.client.save(claim.url), submitted_at=t)
 
-    try:
-        while True:
-            if stop is not None and stop.is_set():
-                summary.stopped = "stopped"
-                break
-            t = now()
-            for watch in sorted(watching.values(), key=lambda w: w.next_poll):
-                if watch.next_poll <= t:
-                    if not settle(watch.claim, client.status(watch.spn_job_id or "")):
-                        return summary
-            room = len(watching) < max(1, wb.max_in_flight) and (max_items is None or summary.claimed < max_items)
-            ready = pace.ready_at()
-            if room:
-                paced_out = ready is not None and ready > t
-                claim = _claim(session_factory, worker, t, lease, resumable_only=paced_out)
-                if claim is not None:
-                    if not take(claim):
-                        return summary
-                    continue
-            wake = [w.next_poll for w in watching.values()]
-            if room:
-                due = _next_due(session_factory, t)
-                if due is not None:
-                    wake.append(max(due, ready or due))
-            if not wake:
-                break
-            delay = (min(wake) - now()).total_seconds()
-            if max_wait is not None and delay > max_wait:
-                summary.stopped = f"the next submission is due in {delay:.0f} s, more than the {max_wait:g} s allowed to wait"
-                break
-            if delay > 0:
-                pause(delay)
-                summary.waited += delay
-    finally:
-        for watch in watching.values():
-            _update_job(session_factory, watch.claim.id, status="pending", next_attempt_at=now(),
-                        lease_owner=None, lease_expires_at=None)
-        if own_client:
-            client.close()
-        if summary.done:
-            anchor_quietly(session_factory, config, "wayback drain")
-    return summary
+    def settle(self, claim: _Claim, answer: SaveAnswer, *, submitted_at: datetime | None = None) -> bool:
+        """Act on an answer; False when the drain must stop (our keys or endpoints are wrong)."""
+        t = self.now()
+        watch = self.watching.pop(claim.id, None)
+        act = _OUTCOMES.get(answer.outcome, Drain.refused)
+        return act(self, claim, answer, t, watch.submitted_at if watch else (submitted_at or t)) is not False
+
+    def saved(self, claim: _Claim, answer: SaveAnswer, t: datetime, started: datetime) -> None:
+        self.pace.recovered()
+        assert answer.timestamp is not None  # a saved copy always has its timestamp
+        self.done(claim, answer.timestamp, answer.original, claim.attempts, answer.message or None)
+
+    def accepted(self, claim: _Claim, answer: SaveAnswer, t: datetime, started: datetime) -> None:
+        self.pace.recovered()
+        claim.spn_job_id = answer.job_id
+        _update_job(self.sessions, claim.id, spn_job_id=answer.job_id, lease_expires_at=t + timedelta(seconds=self.lease))
+        self.watching[claim.id] = _Watch(claim, answer.job_id, t, t + timedelta(seconds=self.wb.poll_interval))
+        self.event(claim, "submitted", f"job {answer.job_id}")
+
+    def pending(self, claim: _Claim, answer: SaveAnswer, t: datetime, started: datetime) -> None:
+        if not claim.spn_job_id:
+            attempts = claim.attempts + 1
+            self.defer(claim, t + timedelta(seconds=self.pace.backoff(attempts)),
+                       "Save Page Now said the capture is pending but gave no job to follow", attempts)
+        elif (t - started).total_seconds() > self.wb.poll_timeout:
+            self.defer(claim, t + timedelta(seconds=self.pace.backoff(1)),
+                       f"the capture did not finish within {self.wb.poll_timeout:g} s; its job will be asked again",
+                       claim.attempts)
+        else:
+            wait = max(self.wb.poll_interval, answer.retry_after or 0.0)
+            _update_job(self.sessions, claim.id, lease_expires_at=t + timedelta(seconds=self.lease))
+            self.watching[claim.id] = _Watch(claim, claim.spn_job_id, started, t + timedelta(seconds=wait))
+
+    def rate_limited(self, claim: _Claim, answer: SaveAnswer, t: datetime, started: datetime) -> None:
+        self.summary.rate_limited += 1
+        until = self.pace.slow_down(t, answer.retry_after)
+        _hold_queue(self.sessions, until)
+        self.defer(claim, until, answer.message, claim.attempts, keep_job_id=False)
+
+    def daily_cap(self, claim: _Claim, answer: SaveAnswer, t: datetime, started: datetime) -> None:
+        copy = _safe_newest(self.client, claim.url)
+        if copy is not None and t - copy.archived_at < timedelta(days=1):
+            self.done(claim, copy.timestamp, copy.original, claim.attempts,
+                      "already archived today (the daily limit per URL was reached)")
+        else:
+            self.defer(claim, t + timedelta(days=1), answer.message, claim.attempts, keep_job_id=False)
+
+    def retry(self, claim: _Claim, answer: SaveAnswer, t: datetime, started: datetime) -> None:
+        attempts = claim.attempts + 1
+        until = t + timedelta(seconds=self.pace.backoff(attempts))
+        if answer.outage:
+            until = max(until, self.pace.slow_down(t))
+            _hold_queue(self.sessions, until)
+        if attempts >= self.wb.max_attempts:
+            self.give_up(claim, f"gave up after {attempts} attempts: {answer.message}", attempts)
+        else:
+            self.defer(claim, until, answer.message, attempts, keep_job_id=False)
+
+    def failed(self, claim: _Claim, answer: SaveAnswer, t: datetime, started: datetime) -> None:
+        self.give_up(claim, answer.message, claim.attempts + 1)
+
+    def refused(self, claim: _Claim, answer: SaveAnswer, t: datetime, started: datetime) -> bool:
+        """Our keys or endpoints are wrong: put the job back as it was and stop the drain."""
+        _update_job(self.sessions, claim.id, status="pending", last_error=answer.message,
+                    lease_owner=None, lease_expires_at=None, updated_at=t)
+        self.summary.stopped = answer.message
+        self.event(claim, "stopped", answer.message)
+        return False
+
+    def event(self, claim: _Claim, result: str, detail: str = "", wayback_url: str | None = None) -> None:
+        """Record what was done with a job (the summary, the log, on_event)."""
+        item = DrainEvent(claim.id, claim.url, result, detail, wayback_url)
+        self.summary.events.append(item)
+        log.info("wayback %s %s %s", result, claim.url, detail)
+        if self.on_event:
+            self.on_event(item)
+
+    def done(self, claim: _Claim, timestamp: str, original: str | None, attempts: int, note: str | None = None) -> None:
+        """The job has its copy: record it and seal it into the chain."""
+        wayback_url = self.client.replay(timestamp, original or claim.url)
+        _finish(self.sessions, claim, timestamp, original or claim.url, wayback_url, self.now(), attempts, note)
+        self.summary.done += 1
+        self.event(claim, "done", note or "", wayback_url)
+
+    def defer(self, claim: _Claim, until: datetime, message: str, attempts: int, keep_job_id: bool = True) -> None:
+        """Put the job back in the queue until `until`."""
+        values = dict(status="pending", next_attempt_at=until, last_error=message, attempts=attempts,
+                      lease_owner=None, lease_expires_at=None, updated_at=self.now())
+        if not keep_job_id:
+            values["spn_job_id"] = None
+        _update_job(self.sessions, claim.id, **values)
+        self.summary.deferred += 1
+        self.event(claim, "deferred", f"{message}; next attempt {dates.when(until, seconds=True, utc=True)}")
+
+    def give_up(self, claim: _Claim, message: str, attempts: int) -> None:
+        """The job fails for good (until `archiver wayback retry`)."""
+        _update_job(self.sessions, claim.id, status="failed", last_error=message, attempts=attempts,
+                    spn_job_id=None, lease_owner=None, lease_expires_at=None, updated_at=self.now())
+        self.summary.failed += 1
+        self.event(claim, "failed", message)
+
+
+# What settle does with each outcome of SaveAnswer; any other outcome ("refused") stops the drain.
+_OUTCOMES: dict[str, Callable[..., bool | None]] = {
+    "saved": Drain.saved, "accepted": Drain.accepted, "pending": Drain.pending, "rate_limited": Drain.rate_limited,
+    "daily_cap": Drain.daily_cap, "retry": Drain.retry, "failed": Drain.failed,
+}
 
 
 def _safe_newest(client: WaybackClient, url: str) -> Snapshot | None:

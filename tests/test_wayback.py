@@ -508,11 +508,15 @@ def test_stop_event_ends_the_drain_between_requests(site, setup, fake):
     config.wayback.max_per_minute = 60.0
     queue(sessions, pages(site, 3))
     stop = threading.Event()
-    timer = threading.Timer(0.3, stop.set)
-    timer.start()
+
+    def first_done(event: wq.DrainEvent) -> None:
+        if event.result == "done":
+            threading.Timer(0.05, stop.set).start()  # set from another thread, while the drain waits out the pace
+
     started = time.monotonic()
-    summary = wq.drain(config, sessions, stop=stop)
-    assert time.monotonic() - started < 2
+    summary = wq.drain(config, sessions, stop=stop, on_event=first_done)
+    assert time.monotonic() - started < 30, "the pace (one a second) is not waited out for the other two jobs"
+    assert summary.waited < 2
     assert summary.stopped == "stopped" and summary.done == 1
     assert sorted(j.status for j in jobs(sessions)) == ["done", "pending", "pending"]
 
@@ -542,3 +546,71 @@ def test_disabled_wayback_drains_nothing(site, setup, fake):
     queue(sessions, pages(site, 1))
     summary = wq.drain(config, sessions)
     assert summary.claimed == 0 and "enabled = false" in summary.stopped
+
+
+# --- the drain's stages, one at a time ----------------------------------------------------
+
+
+def claimed(config, sessions, drainer: wq.Drain) -> wq._Claim:
+    claim = wq._claim(sessions, drainer.worker, drainer.now(), drainer.lease, resumable_only=False)
+    assert claim is not None
+    return claim
+
+
+def test_settle_hands_each_answer_to_its_outcome(site, setup, fake):
+    config, sessions = setup
+    queue(sessions, pages(site, 3))
+    clock = FakeClock()
+    drainer = wq.Drain(config, sessions, now=clock.now, sleep=clock.sleep)
+    try:
+        limited, accepted, refused = (claimed(config, sessions, drainer) for _ in range(3))
+        assert drainer.settle(limited, wb.SaveAnswer("rate_limited", "slow down", retry_after=120.0))
+        assert drainer.settle(accepted, wb.SaveAnswer("accepted", job_id="spn2-abc"))
+        assert not drainer.settle(refused, wb.SaveAnswer("refused", "the keys were refused"))
+    finally:
+        drainer.release()
+    assert drainer.summary.rate_limited == 1 and drainer.summary.deferred == 1
+    assert drainer.summary.stopped == "the keys were refused"
+    assert [e.result for e in drainer.summary.events] == ["deferred", "submitted", "stopped"]
+    by_id = {j.id: j for j in jobs(sessions)}
+    assert by_id[limited.id].status == "pending" and by_id[limited.id].spn_job_id is None
+    assert by_id[limited.id].next_attempt_at >= clock.t + timedelta(seconds=119)
+    assert by_id[accepted.id].spn_job_id == "spn2-abc", "released for the next drain to poll"
+    assert by_id[refused.id].last_error == "the keys were refused" and by_id[refused.id].lease_owner is None
+    assert fake.save_requests.total() == 0, "settle acts on answers; it never calls Save Page Now"
+
+
+def test_take_watches_a_job_submitted_already_instead_of_saving_it_again(site, setup, fake):
+    config, sessions = setup
+    [job_id] = queue(sessions, pages(site, 1))
+    with sessions.begin() as session:
+        session.get(WaybackJob, job_id).spn_job_id = "spn2-earlier"
+    drainer = wq.Drain(config, sessions)
+    try:
+        assert drainer.take(claimed(config, sessions, drainer))
+        assert list(drainer.watching) == [job_id] and drainer.watching[job_id].spn_job_id == "spn2-earlier"
+    finally:
+        drainer.release()
+    assert drainer.summary.claimed == 1 and drainer.summary.submitted == 0
+    assert fake.save_requests.total() == 0
+    assert jobs(sessions)[0].status == "pending", "release gives a watched job back"
+
+
+def test_wait_sleeps_until_the_next_due_job_or_leaves_it_to_the_next_drain(site, setup, fake):
+    config, sessions = setup
+    [job_id] = queue(sessions, pages(site, 1))
+    clock = FakeClock()
+    with sessions.begin() as session:
+        session.get(WaybackJob, job_id).next_attempt_at = clock.t + timedelta(seconds=30)
+    patient = wq.Drain(config, sessions, now=clock.now, sleep=clock.sleep)
+    assert patient.wait(clock.t) and 29 < sum(clock.sleeps) <= 30
+    hurried = wq.Drain(config, sessions, now=clock.now, sleep=clock.sleep, max_wait=10)
+    with sessions.begin() as session:
+        session.get(WaybackJob, job_id).next_attempt_at = clock.t + timedelta(hours=2)
+    assert not hurried.wait(clock.t)
+    assert "more than the 10 s allowed" in hurried.summary.stopped
+    for drainer in (patient, hurried):
+        drainer.release()
+    with sessions.begin() as session:
+        session.get(WaybackJob, job_id).status = "done"
+    assert not wq.Drain(config, sessions, now=clock.now, sleep=clock.sleep).wait(clock.t), "nothing left to wait for"
