@@ -461,7 +461,6 @@ def collect_anchors(session: Session, report: VerifyReport, anchor_log: Path | N
         if row.path not in readings and Path(row.path).is_file():
             read(Path(row.path), "named by the store")
     known = set().union(*(r.line_hashes for r in readings.values())) if readings else set()
-    host = socket.gethostname()
     unmatched: dict[str, list[ChainAnchor]] = {}
     for row in rows:
         found.append(anchoring.Anchor(f"the store's copy of line {row.seq} of the anchor log {row.path}",
@@ -470,6 +469,20 @@ def collect_anchors(session: Session, report: VerifyReport, anchor_log: Path | N
                                       command=row.command))
         if row.line_sha256 not in known:
             unmatched.setdefault(row.path, []).append(row)
+    _report_unmatched(report, unmatched, readings)
+    latest = max((a for a in found if a.written_at), key=lambda a: a.written_at or "", default=None)
+    if latest is not None:
+        report.anchors["latest"] = {"source": latest.source, "written_at": latest.written_at,
+                                    "capture_id": latest.capture_id, "event_id": latest.event_id,
+                                    "record_hash": latest.record_hash}
+    return found
+
+
+def _report_unmatched(report: VerifyReport, unmatched: dict[str, list[ChainAnchor]],
+                      readings: dict[str, anchoring.LogReading]) -> None:
+    """The store's copies of anchor log lines that no log read holds, by log: the log lost its
+    last lines, was edited, is missing, or was written on another machine (a note, not a problem)."""
+    host = socket.gethostname()
     for log_path, missing in unmatched.items():
         last = missing[-1]
         when = f"the last written {last.written_at:%Y-%m-%d %H:%M} UTC" if last.written_at else ""
@@ -492,12 +505,6 @@ def collect_anchors(session: Session, report: VerifyReport, anchor_log: Path | N
             hosts = ", ".join(sorted({r.host or "?" for r in missing}))
             report.notes.append(f"{len(missing)} anchor(s) written to {log_path} on {hosts} could not be checked here: "
                                 "give that log with `archiver verify --anchor PATH`")
-    latest = max((a for a in found if a.written_at), key=lambda a: a.written_at or "", default=None)
-    if latest is not None:
-        report.anchors["latest"] = {"source": latest.source, "written_at": latest.written_at,
-                                    "capture_id": latest.capture_id, "event_id": latest.event_id,
-                                    "record_hash": latest.record_hash}
-    return found
 
 
 def check_timestamps(session: Session, report: VerifyReport) -> list[anchoring.Anchor]:

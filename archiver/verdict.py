@@ -774,23 +774,10 @@ def judge(
     min_body_chars: a main text shorter than this counts as empty (rule 4e).
     The rules and their order are in the module notes.
     """
-    if current.error_kind or current.status is None:
-        kind = current.error_kind or "other"
-        what = FETCH_ERRORS.get(kind, FETCH_ERRORS["other"])
-        detail = f" ({current.error})" if current.error else ""
-        return _unreachable(f"{kind}: {what}{detail}", previous)
+    by_status = _by_status(previous, current)
+    if by_status is not None:
+        return by_status
     status = current.status
-    if status in (404, 410):
-        words = "not found" if status == 404 else "gone"
-        return Verdict("deleted", f"status {status} ({words})", None, False)
-    if status == 304:
-        if previous is None:
-            return _unreachable("status 304 (not modified) without an earlier capture to refer to", previous)
-        reason = "status 304: the server says the page has not changed since the previous capture"
-        return Verdict("unchanged", reason, None, False)
-    if not 200 <= status < 300:
-        return _unreachable(_refusal(status), previous)
-
     c = _Comparison(previous, current)
     same = _sameness(c)
     if same:
@@ -840,6 +827,28 @@ def judge(
         return Verdict("altered", reason, None, True)
     reason = f"similarity {format_score(c.sim)} to the previous capture; {_change_hint(c)}{moved}"
     return Verdict("altered", reason, c.sim, True)
+
+
+def _by_status(previous: Snapshot | None, current: Snapshot) -> Verdict | None:
+    """The verdict the fetch alone gives (no answer, 404/410, 304, any status but 2xx); None when
+    the page must be read."""
+    if current.error_kind or current.status is None:
+        kind = current.error_kind or "other"
+        what = FETCH_ERRORS.get(kind, FETCH_ERRORS["other"])
+        detail = f" ({current.error})" if current.error else ""
+        return _unreachable(f"{kind}: {what}{detail}", previous)
+    status = current.status
+    if status in (404, 410):
+        words = "not found" if status == 404 else "gone"
+        return Verdict("deleted", f"status {status} ({words})", None, False)
+    if status == 304:
+        if previous is None:
+            return _unreachable("status 304 (not modified) without an earlier capture to refer to", previous)
+        reason = "status 304: the server says the page has not changed since the previous capture"
+        return Verdict("unchanged", reason, None, False)
+    if not 200 <= status < 300:
+        return _unreachable(_refusal(status), previous)
+    return None
 
 
 def _refusal(status: int) -> str:

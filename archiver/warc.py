@@ -444,49 +444,57 @@ def _read_responses(stream: BinaryIO, summary: ImportSummary) -> Iterator[_Respo
         if kind != "response":
             summary.skip(f"{kind} record")
             continue
-        http = record.http_headers
-        if http is None or not (headers.get_header("WARC-Target-URI") or "").startswith(("http://", "https://")):
-            summary.skip("not an HTTP response")
-            continue
-        status = http.get_statuscode()
-        media = _media_type(http.headers)
-        if not status.isdigit():
-            summary.skip("unreadable status line")
-            continue
-        if 300 <= int(status) < 400:
-            summary.skip("redirect")
-            continue
-        if media not in IMPORTED_TYPES:
-            summary.skip(f"{media or 'untyped'} content")
-            continue
-        warc_date = headers.get_header("WARC-Date")
-        try:
-            body = record.content_stream().read()
-        except Exception as exc:  # a damaged record must not end the import
-            log.warning("cannot read the body of %s: %s", headers.get_header("WARC-Target-URI"), exc)
-            summary.skip("unreadable body")
-            continue
-        response = _Response(
-            record_id=headers.get_header("WARC-Record-ID"),
-            uri=headers.get_header("WARC-Target-URI"),
-            started_at=iso_date_to_datetime(warc_date).replace(tzinfo=UTC),
-            warc_date=warc_date,
-            status=int(status),
-            protocol=http.protocol,
-            headers=[[name, value] for name, value in http.headers],
-            body=body,
-            server_ip=headers.get_header("WARC-IP-Address"),
-            truncated=headers.get_header("WARC-Truncated"),
-            payload_digest=headers.get_header("WARC-Payload-Digest"),
-            concurrent_to=_all(headers, "WARC-Concurrent-To"),
-            record_hash=headers.get_header(RECORD_HASH_HEADER),
-            warcinfo=warcinfo,
-        )
-        _match_request(response, requests)
-        waiting.append((index, response))
+        read = _response(record, warcinfo, summary)
+        if read is not None:
+            _match_request(read, requests)
+            waiting.append((index, read))
     for _, response in waiting:
         response.request_headers = response.request_headers or requests_by_uri.get(response.uri)
         yield response
+
+
+def _response(record, warcinfo: dict, summary: ImportSummary) -> _Response | None:
+    """A response record read for import; None (counted as skipped) when it is not worth importing:
+    not HTTP, a redirect, a type not imported, an unreadable status or body."""
+    headers = record.rec_headers
+    http = record.http_headers
+    if http is None or not (headers.get_header("WARC-Target-URI") or "").startswith(("http://", "https://")):
+        summary.skip("not an HTTP response")
+        return None
+    status = http.get_statuscode()
+    media = _media_type(http.headers)
+    if not status.isdigit():
+        summary.skip("unreadable status line")
+        return None
+    if 300 <= int(status) < 400:
+        summary.skip("redirect")
+        return None
+    if media not in IMPORTED_TYPES:
+        summary.skip(f"{media or 'untyped'} content")
+        return None
+    warc_date = headers.get_header("WARC-Date")
+    try:
+        body = record.content_stream().read()
+    except Exception as exc:  # a damaged record must not end the import
+        log.warning("cannot read the body of %s: %s", headers.get_header("WARC-Target-URI"), exc)
+        summary.skip("unreadable body")
+        return None
+    return _Response(
+        record_id=headers.get_header("WARC-Record-ID"),
+        uri=headers.get_header("WARC-Target-URI"),
+        started_at=iso_date_to_datetime(warc_date).replace(tzinfo=UTC),
+        warc_date=warc_date,
+        status=int(status),
+        protocol=http.protocol,
+        headers=[[name, value] for name, value in http.headers],
+        body=body,
+        server_ip=headers.get_header("WARC-IP-Address"),
+        truncated=headers.get_header("WARC-Truncated"),
+        payload_digest=headers.get_header("WARC-Payload-Digest"),
+        concurrent_to=_all(headers, "WARC-Concurrent-To"),
+        record_hash=headers.get_header(RECORD_HASH_HEADER),
+        warcinfo=warcinfo,
+    )
 
 
 def _already_stored(session: Session, source: Source | None, response: _Response, body_sha: str,

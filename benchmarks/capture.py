@@ -217,7 +217,7 @@ def _run_pass(config: Path, keep: set[int]) -> tuple[measure.Measured, dict]:
     return m, json.loads(m.stdout)
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=5000)
     parser.add_argument("--hosts", type=int, help="number of sites (default: pages/20, at most 1000)")
@@ -234,150 +234,169 @@ def main() -> None:
                         help="share of the pages whose floor is measured again just before and just after pass 1, "
                              "to show how much the machine's speed moved meanwhile (0: not done)")
     parser.add_argument("--json", dest="json_path", help="also write the results as JSON to this file")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    measure.become_subreaper()
-    temporary = args.workdir is None
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="archiver-bench-")).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    hosts = args.hosts or synthweb.default_hosts(args.pages)
-    web_dir = workdir / f"web-{args.pages}-{hosts}-{args.volatile}-{args.seed}"
-    cpus = os.cpu_count() or 1
-    workers = args.workers or cpus
-    print(f"synthetic web: {args.pages} pages on {hosts} hosts in {web_dir}", file=sys.stderr)
-    started = time.monotonic()
-    manifest = synthweb.build(web_dir, args.pages, hosts, args.volatile, args.seed)
-    print(f"  ready in {time.monotonic() - started:.0f} s ({manifest['bytes'] / 1e6:.0f} MB)", file=sys.stderr)
-    _warm_cache(web_dir)
 
-    server, port = _start_server(web_dir, workdir)
-    results: dict = {"pages": args.pages, "hosts": hosts, "cpus": cpus, "extract_workers": workers,
-                     "concurrency": args.concurrency, "per_host_delay": args.per_host_delay,
-                     "volatile_share": args.volatile, "python": sys.version.split()[0], "rows": []}
-    try:
-        host_by_index = {h["index"]: h for h in manifest["hosts"]}
-        urls, fates = [], {}
+class _Benchmark:
+    """One run of the benchmark over a built synthetic web served on `port`; each stage a method,
+    each adding its rows and figures to `results` (written to --json as it goes)."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path, manifest: dict, port: int, keep: set[int],
+                 hosts: int, workers: int) -> None:
+        self.args, self.workdir, self.manifest, self.port, self.keep = args, workdir, manifest, port, keep
+        self.results: dict = {"pages": args.pages, "hosts": hosts, "cpus": _CPUS,
+                              "extract_workers": workers, "concurrency": args.concurrency,
+                              "per_host_delay": args.per_host_delay, "volatile_share": args.volatile,
+                              "python": sys.version.split()[0], "rows": []}
+        self.rows: list[dict] = self.results["rows"]
+        self.floor_rate: float | None = None
+        self.floor_bound: float | None = None
+        self.urls, self.fates = self._urls()
+        url_file = workdir / "urls.txt"
+        url_file.write_text("\n".join(self.urls) + "\n", encoding="utf-8")
+        self.floor_cmd = [PYTHON, str(HERE / "floor.py"), str(url_file), "--concurrency", str(args.concurrency),
+                          "--workers", str(workers)]
+        self.check_pages = 0
+        self.db_path = workdir / "archive.db"
+        self.config = workdir / "config.toml"
+
+    def _urls(self) -> tuple[list[str], dict[str, tuple[str, bool]]]:
         from archiver.urls import normalise_url
 
-        for page in manifest["pages"]:
+        host_by_index = {h["index"]: h for h in self.manifest["hosts"]}
+        urls, fates = [], {}
+        for page in self.manifest["pages"]:
             host = host_by_index[page["host"]]
-            url = normalise_url(f"http://{host['address']}:{port}{page['tracked_path']}")
+            url = normalise_url(f"http://{host['address']}:{self.port}{page['tracked_path']}")
             urls.append(url)
             fates[url] = (page["fate"], host["volatile"])
-        url_file = workdir / "urls.txt"
-        url_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
-        keep = {server.pid}
-        floor_cmd = [PYTHON, str(HERE / "floor.py"), str(url_file), "--concurrency", str(args.concurrency),
-                     "--workers", str(workers)]
+        return urls, fates
 
-        rows = results["rows"]
+    def save(self) -> None:
+        """Write what is measured so far: a long run stopped midway still leaves its figures."""
+        if self.args.json_path:
+            Path(self.args.json_path).write_text(json.dumps(self.results, indent=2))
 
-        def save() -> None:
-            """Write what is measured so far: a long run stopped midway still leaves its figures."""
-            if args.json_path:
-                Path(args.json_path).write_text(json.dumps(results, indent=2))
+    def measure(self, cmd: list[str]) -> measure.Measured:
+        return measure.run(cmd, keep=self.keep, env=_environment(), cwd=str(self.workdir))
 
-        server_before = _control(port, "stats")
+    def fetch_only(self) -> None:
+        """The HTTP side alone, to show the server is not the bottleneck."""
+        server_before = _control(self.port, "stats")
         print("fetch only (server check) ...", file=sys.stderr)
-        m = measure.run(floor_cmd + ["--fetch-only"], keep=keep, env=_environment(), cwd=str(workdir))
+        m = self.measure(self.floor_cmd + ["--fetch-only"])
         fetch_only = json.loads(m.stdout)
-        server_after = _control(port, "stats")
-        rows.append(_row("fetch + SHA-256 only", m, args.pages, None))
-        results["server"] = {"requests": server_after["requests"] - server_before["requests"],
-                             "cpu_seconds": round(server_after["cpu_seconds"] - server_before["cpu_seconds"], 2),
-                             "statuses": fetch_only["statuses"]}
-        results["server"]["cpu_ms_per_request"] = round(
-            1000 * results["server"]["cpu_seconds"] / max(1, results["server"]["requests"]), 3)
+        server_after = _control(self.port, "stats")
+        self.rows.append(_row("fetch + SHA-256 only", m, self.args.pages, None))
+        server = self.results["server"] = {
+            "requests": server_after["requests"] - server_before["requests"],
+            "cpu_seconds": round(server_after["cpu_seconds"] - server_before["cpu_seconds"], 2),
+            "statuses": fetch_only["statuses"]}
+        server["cpu_ms_per_request"] = round(1000 * server["cpu_seconds"] / max(1, server["requests"]), 3)
 
-        floor_rate = floor_bound = None
-        if not args.skip_floor:
-            print("floor: fetch + SHA-256 + extract (archiver.extract.extract), nothing stored ...", file=sys.stderr)
-            m = measure.run(floor_cmd, keep=keep, env=_environment(), cwd=str(workdir))
-            floor_rate = args.pages / m.wall
-            rows.append(_row("floor", m, args.pages, floor_rate))
-            floor_bound = rows[-1]["cpu_bound_pages_per_second"]
-            results["floor"] = json.loads(m.stdout)
-            save()
+    def floor(self) -> None:
+        """Fetch + SHA-256 + extraction on every core, nothing stored."""
+        print("floor: fetch + SHA-256 + extract (archiver.extract.extract), nothing stored ...", file=sys.stderr)
+        m = self.measure(self.floor_cmd)
+        self.floor_rate = self.args.pages / m.wall
+        self.rows.append(_row("floor", m, self.args.pages, self.floor_rate))
+        self.floor_bound = self.rows[-1]["cpu_bound_pages_per_second"]
+        self.results["floor"] = json.loads(m.stdout)
+        self.save()
 
-        db_path = workdir / "archive.db"
+    def track(self) -> dict:
+        """A fresh archive tracking every page; returns its store figures."""
         for suffix in ("", "-wal", "-shm", ".lock"):
-            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-        config = workdir / "config.toml"
-        config.write_text(_config_toml(db_path, args))
-        print(f"tracking {len(urls)} sources ...", file=sys.stderr)
-        results["track_seconds"] = round(_track(f"sqlite:///{db_path}", urls), 1)
-        empty = _store_stats(db_path)
+            Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+        self.config.write_text(_config_toml(self.db_path, self.args))
+        print(f"tracking {len(self.urls)} sources ...", file=sys.stderr)
+        self.results["track_seconds"] = round(_track(f"sqlite:///{self.db_path}", self.urls), 1)
+        return _store_stats(self.db_path)
 
-        check_file = workdir / "urls-check.txt"
-        check_urls = urls[::max(1, round(1 / args.floor_check))] if args.floor_check > 0 and not args.skip_floor else []
+    def check_command(self) -> list[str] | None:
+        """The floor measured on a share of the pages (--floor-check), or None when not done."""
+        args = self.args
+        check_urls = self.urls[::max(1, round(1 / args.floor_check))] if args.floor_check > 0 and not args.skip_floor else []
+        check_file = self.workdir / "urls-check.txt"
         check_file.write_text("\n".join(check_urls) + "\n", encoding="utf-8")
-        check_cmd = [PYTHON, str(HERE / "floor.py"), str(check_file), "--concurrency", str(args.concurrency),
-                     "--workers", str(workers)]
-        if check_urls:
-            print(f"floor check before pass 1 ({len(check_urls)} pages) ...", file=sys.stderr)
-            m = measure.run(check_cmd, keep=keep, env=_environment(), cwd=str(workdir))
-            rows.append(_row("floor check before pass 1", m, len(check_urls), None))
+        self.check_pages = len(check_urls)
+        if not check_urls:
+            return None
+        return [PYTHON, str(HERE / "floor.py"), str(check_file), "--concurrency", str(args.concurrency),
+                "--workers", self.floor_cmd[-1]]
 
+    def floor_check(self, check_cmd: list[str], when: str) -> None:
+        print(f"floor check {when} pass 1 ({self.check_pages} pages) ...", file=sys.stderr)
+        self.rows.append(_row(f"floor check {when} pass 1", self.measure(check_cmd), self.check_pages, None))
+
+    def passes(self, empty: dict) -> None:
+        """`archiver run --all` twice: on the fresh archive, then after ~5% changed and ~1% were deleted."""
+        check_cmd = self.check_command()
+        if check_cmd:
+            self.floor_check(check_cmd, "before")
         print("pass 1 (archiver run --all) ...", file=sys.stderr)
-        m, summary1 = _run_pass(config, keep)
-        after1 = _store_stats(db_path)
-        store1 = {"file_bytes": after1["file_bytes"] - empty["file_bytes"],
-                  "blob_bytes": after1["blob_bytes"] - empty["blob_bytes"]}
-        pass1_row = _row("pass 1", m, args.pages, floor_rate, store1, floor_bound)
-        rows.append(pass1_row)
-        results["pass1"] = {"summary": {k: v for k, v in summary1.items() if k != "failures"},
-                            "failures": len(summary1["failures"]), "store": after1}
-        if check_urls:
-            print("floor check after pass 1 ...", file=sys.stderr)
-            m = measure.run(check_cmd, keep=keep, env=_environment(), cwd=str(workdir))
-            rows.append(_row("floor check after pass 1", m, len(check_urls), None))
-            before, after = rows[-3], rows[-1]  # the checks on either side of pass 1
-            results["floor_check"] = {
-                "pages": len(check_urls),
+        pass1_row, after1, summary1 = self.one_pass("pass 1", empty)
+        self.results["pass1"] = {"summary": {k: v for k, v in summary1.items() if k != "failures"},
+                                 "failures": len(summary1["failures"]), "store": after1}
+        if check_cmd:
+            self.floor_check(check_cmd, "after")
+            before, after = self.rows[-3], self.rows[-1]  # the checks on either side of pass 1
+            self.results["floor_check"] = {
+                "pages": self.check_pages,
                 "cpu_ms_per_page_before": round(before["cpu_seconds_per_page"] * 1000, 2),
                 "cpu_ms_per_page_after": round(after["cpu_seconds_per_page"] * 1000, 2),
                 "pages_per_second_before": before["pages_per_second"],
                 "pages_per_second_after": after["pages_per_second"],
             }
-        save()
-
-        server_stats = _control(port, "phase/2")
+        self.save()
+        server_stats = _control(self.port, "phase/2")
         print("pass 2 (after ~5% changed, ~1% deleted) ...", file=sys.stderr)
-        m, summary2 = _run_pass(config, keep)
-        after2 = _store_stats(db_path)
-        store2 = {"file_bytes": after2["file_bytes"] - after1["file_bytes"],
-                  "blob_bytes": after2["blob_bytes"] - after1["blob_bytes"]}
-        pass2_row = _row("pass 2", m, args.pages, floor_rate, store2, floor_bound)
-        rows.append(pass2_row)
-        results["pass2"] = {"summary": {k: v for k, v in summary2.items() if k != "failures"},
-                            "failures": len(summary2["failures"]), "store": after2,
-                            "details": _second_pass_details(db_path, summary2["run_id"], fates),
-                            "speedup_over_pass1": round(pass1_row["wall_seconds"] / pass2_row["wall_seconds"], 2),
-                            "cpu_bound_speedup": round(pass2_row["cpu_bound_pages_per_second"]
-                                                       / pass1_row["cpu_bound_pages_per_second"], 2)}
-        results["server_total"] = _control(port, "stats") | {"phase_switch": server_stats}
-    finally:
-        server.terminate()
-        server.wait()
-        if temporary and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+        pass2_row, after2, summary2 = self.one_pass("pass 2", after1)
+        self.results["pass2"] = {
+            "summary": {k: v for k, v in summary2.items() if k != "failures"},
+            "failures": len(summary2["failures"]), "store": after2,
+            "details": _second_pass_details(self.db_path, summary2["run_id"], self.fates),
+            "speedup_over_pass1": round(pass1_row["wall_seconds"] / pass2_row["wall_seconds"], 2),
+            "cpu_bound_speedup": round(pass2_row["cpu_bound_pages_per_second"]
+                                       / pass1_row["cpu_bound_pages_per_second"], 2)}
+        self.results["server_total"] = _control(self.port, "stats") | {"phase_switch": server_stats}
 
-    fates_count = Counter(p["fate"] for p in manifest["pages"])
-    print()
-    print(f"N={args.pages} pages on {hosts} hosts ({args.volatile:.0%} volatile), {cpus} CPUs, "
-          f"{workers} extraction workers, concurrency {args.concurrency}, per-host delay {args.per_host_delay} s")
-    print(f"web: {manifest['bytes'] / args.pages / 1000:.0f} KB/page on average, "
-          f"{sum(1 for p in manifest['pages'] if p['kind'] == 'pdf')} PDFs; server CPU "
-          f"{results['server']['cpu_ms_per_request']} ms/request")
-    print()
-    print(_table(results["rows"]))
-    if "pass2" in results:
+    def one_pass(self, name: str, before: dict) -> tuple[dict, dict, dict]:
+        """One `archiver run --all`: its row, the store after it, its summary."""
+        m, summary = _run_pass(self.config, self.keep)
+        after = _store_stats(self.db_path)
+        store = {"file_bytes": after["file_bytes"] - before["file_bytes"],
+                 "blob_bytes": after["blob_bytes"] - before["blob_bytes"]}
+        row = _row(name, m, self.args.pages, self.floor_rate, store, self.floor_bound)
+        self.rows.append(row)
+        return row, after, summary
+
+    def report(self) -> None:
+        """The figures, for a person."""
+        args, results, manifest = self.args, self.results, self.manifest
+        print()
+        print(f"N={args.pages} pages on {results['hosts']} hosts ({args.volatile:.0%} volatile), {_CPUS} CPUs, "
+              f"{results['extract_workers']} extraction workers, concurrency {args.concurrency}, "
+              f"per-host delay {args.per_host_delay} s")
+        print(f"web: {manifest['bytes'] / args.pages / 1000:.0f} KB/page on average, "
+              f"{sum(1 for p in manifest['pages'] if p['kind'] == 'pdf')} PDFs; server CPU "
+              f"{results['server']['cpu_ms_per_request']} ms/request")
+        print()
+        print(_table(results["rows"]))
+        if "pass2" in results:
+            self.report_passes()
+        self.save()
+
+    def report_passes(self) -> None:
+        results = self.results
         d = results["pass2"]["details"]
+        fates_count = Counter(p["fate"] for p in self.manifest["pages"])
+        pass1_row, pass2_row = (next(r for r in self.rows if r["name"] == name) for name in ("pass 1", "pass 2"))
         print()
         print(f"pass 1: {results['pass1']['summary']['counts']}")
         print(f"pass 2: {results['pass2']['summary']['counts']}; speed-up over pass 1: "
               f"{results['pass2']['speedup_over_pass1']}x (CPU-bound: {results['pass2']['cpu_bound_speedup']}x)")
-        if floor_bound:
+        if self.floor_bound:
             print(f"CPU-bound pages/s against the floor's: pass 1 {pass1_row['vs_floor_cpu_bound']}, "
                   f"pass 2 {pass2_row['vs_floor_cpu_bound']}")
         check = results.get("floor_check")
@@ -391,8 +410,35 @@ def main() -> None:
               f"({d['new_bodies_of_static_unchanged_pages']} of them from unchanged non-volatile pages)")
         print(f"changes made: {fates_count['changed']} changed, {fates_count['deleted']} deleted; "
               f"verdicts by what was done: {d['verdicts_by_fate']}")
-    if args.json_path:
-        Path(args.json_path).write_text(json.dumps(results, indent=2))
+
+
+def main() -> None:
+    args = _arguments()
+    measure.become_subreaper()
+    temporary = args.workdir is None
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="archiver-bench-")).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    hosts = args.hosts or synthweb.default_hosts(args.pages)
+    web_dir = workdir / f"web-{args.pages}-{hosts}-{args.volatile}-{args.seed}"
+    print(f"synthetic web: {args.pages} pages on {hosts} hosts in {web_dir}", file=sys.stderr)
+    started = time.monotonic()
+    manifest = synthweb.build(web_dir, args.pages, hosts, args.volatile, args.seed)
+    print(f"  ready in {time.monotonic() - started:.0f} s ({manifest['bytes'] / 1e6:.0f} MB)", file=sys.stderr)
+    _warm_cache(web_dir)
+
+    server, port = _start_server(web_dir, workdir)
+    try:
+        bench = _Benchmark(args, workdir, manifest, port, {server.pid}, hosts, args.workers or _CPUS)
+        bench.fetch_only()
+        if not args.skip_floor:
+            bench.floor()
+        bench.passes(bench.track())
+    finally:
+        server.terminate()
+        server.wait()
+        if temporary and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    bench.report()
 
 
 if __name__ == "__main__":

@@ -126,30 +126,11 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
     """
     import asyncio
 
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from archiver.capture import capture_pass
-    from archiver.cli.app import console
     from archiver.models import utcnow
-    from archiver.stopping import Stop
 
     config, sessions = app.config, app.sessions
-    source_ids = None
-    if urls:
-        with sessions() as session:
-            source_ids = []
-            for url in urls:
-                source = tracked_source(session, url)
-                source_ids.append(source.id)
-        everything = True
-    if retry_failed:
-        from archiver.sources import failed_source_ids
-
-        with sessions() as session:
-            failed = failed_source_ids(session)
-        source_ids = sorted(set(source_ids or []) | set(failed)) if urls else failed
-        everything = True
+    source_ids = _run_targets(app, urls, retry_failed)
+    everything = everything or source_ids is not None
     if ahead and not everything:
         from datetime import timedelta
 
@@ -158,47 +139,8 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
         with sessions() as session:
             pull_forward(session, utcnow() + timedelta(hours=ahead), config.capture.default_interval_hours)
     show_bar = sys.stdout.isatty() if progress is None else progress
-    show_bar = show_bar and not as_json
-
-    stop = None
-
-    async def go():
-        nonlocal stop
-        stop = Stop(config.schedule.stop_grace_seconds, on_request=_stop_message)
-        restore = stop.install()
-        try:
-            return await capture(stop)
-        finally:
-            restore()
-
-    async def capture(stop):
-        if show_bar:
-            with Progress(
-                TextColumn("capturing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("{task.fields[last]}"), console=console, transient=False,
-            ) as bar:
-                task = bar.add_task("capture", total=None, last="")
-
-                def started(total: int) -> None:
-                    bar.update(task, total=total)
-
-                def advanced(outcome) -> None:
-                    state = outcome.verdict.state if outcome.verdict else "failed"
-                    bar.update(task, advance=1, last=escape(f"{state}: {outcome.job.url[:60]}"))
-
-                return await capture_pass(config, sessions, everything=everything, source_ids=source_ids,
-                                          on_start=started, on_outcome=advanced, stop=stop)
-
-        def line(outcome) -> None:
-            if not as_json:
-                state = outcome.verdict.state if outcome.verdict else "failed"
-                click.echo(f"{state:<11} {outcome.job.url}")
-
-        return await capture_pass(config, sessions, everything=everything, source_ids=source_ids,
-                                  on_outcome=line, stop=stop)
-
-    summary = asyncio.run(go())
-    stopped_by = stop.exit_code if summary.interrupted and stop is not None else 0
+    summary, stop = asyncio.run(_capture_shown(config, sessions, everything, source_ids, show_bar and not as_json, as_json))
+    stopped_by = stop.exit_code if summary.interrupted else 0
     deliveries = []
     if notify and summary.total and not stopped_by:
         from archiver.notify import after_pass
@@ -217,6 +159,75 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
     if as_json:
         print_json(data)
         sys.exit(stopped_by)
+    _print_run(summary, deliveries, stopped_by)
+    if stopped_by:
+        sys.exit(stopped_by)
+
+
+async def _capture_shown(config, sessions, everything: bool, source_ids: list[int] | None, show_bar: bool,
+                         quiet: bool):
+    """One capture pass for `run`, stopped by Ctrl-C or SIGTERM, shown as a progress bar or a line
+    per source (none when `quiet`). Returns (RunSummary, the Stop that was installed)."""
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from archiver.capture import capture_pass
+    from archiver.cli.app import console
+    from archiver.stopping import Stop
+
+    stop = Stop(config.schedule.stop_grace_seconds, on_request=_stop_message)
+    restore = stop.install()
+    try:
+        if not show_bar:
+            def line(outcome) -> None:
+                if not quiet:
+                    state = outcome.verdict.state if outcome.verdict else "failed"
+                    click.echo(f"{state:<11} {outcome.job.url}")
+
+            summary = await capture_pass(config, sessions, everything=everything, source_ids=source_ids,
+                                         on_outcome=line, stop=stop)
+            return summary, stop
+        with Progress(
+            TextColumn("capturing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[last]}"), console=console, transient=False,
+        ) as bar:
+            task = bar.add_task("capture", total=None, last="")
+
+            def started(total: int) -> None:
+                bar.update(task, total=total)
+
+            def advanced(outcome) -> None:
+                state = outcome.verdict.state if outcome.verdict else "failed"
+                bar.update(task, advance=1, last=escape(f"{state}: {outcome.job.url[:60]}"))
+
+            summary = await capture_pass(config, sessions, everything=everything, source_ids=source_ids,
+                                         on_start=started, on_outcome=advanced, stop=stop)
+            return summary, stop
+    finally:
+        restore()
+
+
+def _run_targets(app: App, urls: tuple[str, ...], retry_failed: bool) -> list[int] | None:
+    """The ids of the sources `run` was asked for (--url, --retry-failed), or None for the due ones."""
+    source_ids = None
+    if urls:
+        with app.sessions() as session:
+            source_ids = [tracked_source(session, url).id for url in urls]
+    if retry_failed:
+        from archiver.sources import failed_source_ids
+
+        with app.sessions() as session:
+            failed = failed_source_ids(session)
+        source_ids = sorted(set(source_ids or []) | set(failed)) if urls else failed
+    return source_ids
+
+
+def _print_run(summary, deliveries: list, stopped_by: int) -> None:
+    """What `run` did, for a person: the counts, the first failures, the digest, why it stopped."""
+    from rich.markup import escape
+
+    from archiver.cli.app import console
+
     parts = ", ".join(f"{n} {state}" for state, n in sorted(summary.counts.items())) or "nothing was due"
     console.print(
         f"run {summary.run_id}: {summary.total} captured in {summary.elapsed:.1f} s ({parts}); "
@@ -241,7 +252,6 @@ def run(app: App, everything: bool, urls: tuple[str, ...], as_json: bool, progre
         console.print(f"stopped before the end: the sources not captured stay due (run {summary.run_id} is "
                       f"recorded as interrupted); `archiver notify --run {summary.run_id}` sends its digest",
                       highlight=False)
-        sys.exit(stopped_by)
 
 
 @click.command()
