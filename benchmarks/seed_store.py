@@ -109,186 +109,203 @@ def version_at(source: SimpleNamespace, pass_no: int) -> int:
 
 
 def seed(path: Path, sources: int, per_source: int, claims: int, blob_bytes: int, seed_value: int) -> dict:
-    rng = random.Random(seed_value)
-    url = f"sqlite:///{path}"
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    engine = open_database(url).kw["bind"]
-    engine.dispose()
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=OFF")
-    db.execute("PRAGMA cache_size=-200000")
-    timings = {}
-    started = time.monotonic()
-    plan = plan_sources(sources, rng)
-    settings = json.dumps(capture_settings(Config()))
-    settings_plain = json.loads(settings)
+    """Write the store at `path` (replaced) and return what was written and how long it took."""
+    seeder = _Seeder(path, sources, per_source, blob_bytes, seed_value)
+    seeder.runs_and_blobs()
+    seeder.sources_and_captures()
+    seeder.db.execute("BEGIN")
+    seeder.wayback_jobs()
+    seeder.evidence(claims)
+    seeder.db.execute("COMMIT")
+    return seeder.finish(claims)
 
-    db.execute("BEGIN")
-    _insert(db, "runs", ["id", "started_at", "ended_at", "worker", '"trigger"', "status", "counts"], (
-        (r + 1, stamp(BASE + timedelta(days=r)), stamp(BASE + timedelta(days=r, hours=1)), "seed:1:abc", "schedule",
-         "finished", json.dumps({"total": sources})) for r in range(per_source)))
 
-    keys: dict[tuple, str] = {}
+class _Seeder:
+    """One seeded store, written table by table with plain sqlite3 (each step a method)."""
 
-    def blobs():
+    def __init__(self, path: Path, sources: int, per_source: int, blob_bytes: int, seed_value: int) -> None:
+        self.rng = random.Random(seed_value)
+        self.path, self.sources, self.per_source, self.blob_bytes = path, sources, per_source, blob_bytes
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        engine = open_database(f"sqlite:///{path}").kw["bind"]
+        engine.dispose()
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("PRAGMA cache_size=-200000")
+        self.timings: dict = {}
+        self.started = time.monotonic()
+        self.plan = plan_sources(sources, self.rng)
+        self.settings = json.dumps(capture_settings(Config()))
+        self.settings_plain = json.loads(self.settings)
+        self.request_headers = json.dumps({"host": "", "user-agent": Config().fetch.user_agent,
+                                           "accept": "text/html,application/xhtml+xml",
+                                           "accept-language": "en,zh-CN;q=0.9"})
+        self.keys: dict[tuple, str] = {}
+        self.last_good: dict[int, int] = {}
+        self.last_capture: dict[int, int] = {}
+        self.checks_of: dict[int, list[tuple[int, int, str]]] = {}  # source -> (capture id, version, verdict)
+        self.chain: dict = {"prev": None, "id": 0}
+        self.last_pass = BASE + timedelta(days=per_source - 1)
+
+    def runs_and_blobs(self) -> None:
+        self.db.execute("BEGIN")
+        _insert(self.db, "runs", ["id", "started_at", "ended_at", "worker", '"trigger"', "status", "counts"], (
+            (r + 1, stamp(BASE + timedelta(days=r)), stamp(BASE + timedelta(days=r, hours=1)), "seed:1:abc", "schedule",
+             "finished", json.dumps({"total": self.sources})) for r in range(self.per_source)))
+        self.timings["blobs"] = _insert(self.db, "blobs", ["sha256", "size", "codec", "data", "created_at"], self.blobs())
+        self.db.execute("COMMIT")
+
+    def blobs(self):
         """Random bytes (incompressible, like already compressed pages) stored zstd-framed under
         their real SHA-256, so that `archiver verify` passes on the seeded store."""
-        wanted = [(kind, s.id, v) for s in plan for v in range(len(s.edits) + 1) for kind in ("body", "text")]
+        created = stamp(BASE)
+        wanted = [(kind, s.id, v) for s in self.plan for v in range(len(s.edits) + 1) for kind in ("body", "text")]
         wanted += [("notfound", 0, 0)]
         for key in wanted:
-            raw = rng.randbytes(blob_bytes if key[0] != "text" else max(16, blob_bytes // 8))
+            raw = self.rng.randbytes(self.blob_bytes if key[0] != "text" else max(16, self.blob_bytes // 8))
             digest = hashlib.sha256(raw).hexdigest()
-            keys[key] = digest
+            self.keys[key] = digest
             yield digest, len(raw), "zstd", compress(raw), created
 
-    created = stamp(BASE)
-    timings["blobs"] = _insert(db, "blobs", ["sha256", "size", "codec", "data", "created_at"], blobs())
-    db.execute("COMMIT")
+    def sources_and_captures(self) -> None:
+        db, plan, per_source = self.db, self.plan, self.per_source
+        db.execute("BEGIN")
+        _insert(db, "sources", ["id", "url", "lang", "title", "publisher", "added_at", "state", "next_due_at",
+                                "capture_count", "interval_hours"], (
+            (s.id, s.url, s.lang, s.title, s.publisher, stamp(BASE - timedelta(days=30)), "pending",
+             stamp(BASE + timedelta(days=per_source)), per_source, None) for s in plan))
+        self.timings["captures"] = _insert(db, "captures", CAPTURE_COLUMNS, self.captures())
+        db.execute("UPDATE chain_heads SET capture_id = ?, record_hash = ? WHERE id = 1",
+                   (self.chain["id"], self.chain["prev"]))
+        last_pass = self.last_pass
+        db.executemany(
+            "UPDATE sources SET state = ?, state_since = ?, state_reason = ?, final_url = ?, last_checked_at = ?, "
+            "last_error = ?, last_capture_id = ?, last_good_capture_id = ?, unreachable_since = ? WHERE id = ?",
+            ((s.state, stamp(last_pass - timedelta(days=1 if s.state in ("deleted", "unreachable") else 0)),
+              STATE_REASONS[s.state],
+              s.url.replace("https://", "https://new.") if s.state == "moved" else s.url, stamp(last_pass),
+              f"timed out after 30 s waiting for {s.host} to send data" if s.state == "unreachable" else None,
+              self.last_capture[s.id], self.last_good[s.id],
+              stamp(last_pass - timedelta(days=1)) if s.state == "unreachable" else None, s.id) for s in plan))
+        db.execute("COMMIT")
 
-    request_headers = json.dumps({"host": "", "user-agent": Config().fetch.user_agent,
-                                  "accept": "text/html,application/xhtml+xml", "accept-language": "en,zh-CN;q=0.9"})
-    capture_columns = ["id", "source_id", "run_id", "origin", "requested_url", "final_url", "started_at", "ended_at",
-                       "status_code", "redirects", "request_headers", "response_headers", "server_ip", "http_version",
-                       "content_type", "charset", "body_sha256", "body_size", "text_sha256", "text_length",
-                       "page_title", "published", "not_modified", "error_kind", "error", "verdict", "verdict_reason",
-                       "similarity", "compared_to_id", "tool", "tool_version", "config", "elapsed_ms", "prev_hash",
-                       "record_hash"]
-    last_good: dict[int, int] = {}
-    last_capture: dict[int, int] = {}
-    checks_of: dict[int, list[tuple[int, int, str]]] = {}  # source -> (capture id, pass, verdict) for quote checks
-    chain = {"prev": None, "id": 0}
-
-    def captures():
+    def captures(self):
+        """Every capture row, pass by pass, each sealed onto the chain."""
         capture_id = 0
-        for pass_no in range(per_source):
-            for s in plan:
+        for pass_no in range(self.per_source):
+            for s in self.plan:
                 capture_id += 1
-                started_at = BASE + timedelta(days=pass_no, seconds=s.id * 0.05)
-                version = version_at(s, pass_no)
-                changed = pass_no in s.edits
-                failing = s.state in ("deleted", "unreachable") and pass_no >= per_source - 2
-                status, error_kind, error, verdict = 200, None, None, "unchanged"
-                body = keys[("body", s.id, version)]
-                text = keys[("text", s.id, version)]
-                not_modified = False
-                reason = "identical bytes to the previous capture"
-                if pass_no == 0:
-                    verdict, reason = "new", "first capture"
-                elif changed:
-                    verdict, reason = "altered", "similarity 0.93 to the previous capture; 1 paragraph changed"
-                elif s.conditional:
-                    not_modified = True
-                    reason = "status 304: the server says the page has not changed since the previous capture"
-                final_url = s.url
-                if s.state == "moved" and pass_no == per_source - 1:
-                    verdict, reason = "moved", "permanently redirected (301) to a new address; identical text"
-                    final_url = s.url.replace("https://", "https://new.")
-                if failing and s.state == "deleted":
-                    status, body, text, verdict, reason = 404, keys[("notfound", 0, 0)], None, "deleted", "status 404 (not found)"
-                elif failing:
-                    status, body, text, verdict = None, None, None, "unreachable"
-                    error_kind, error = "timeout", f"timed out after 30 s waiting for {s.host} to send data"
-                    reason = f"timeout: {error}; the last good capture stands"
-                headers = [["Server", "nginx"], ["Date", started_at.strftime("%a, %d %b %Y %H:%M:%S GMT")],
-                           ["Content-Type", "text/html; charset=utf-8"], ["Content-Length", "41234"]]
-                if s.conditional:
-                    headers.append(["ETag", f'"{s.id:x}-{version}"'])
-                record = SimpleNamespace(
-                    id=capture_id, source_id=s.id, origin="live", requested_url=s.url, final_url=final_url,
-                    started_at=started_at, ended_at=started_at + timedelta(milliseconds=480),
-                    status_code=304 if not_modified else status,
-                    redirects=[[301, final_url]] if final_url != s.url else [], request_headers=json.loads(request_headers),
-                    response_headers=headers, server_ip="203.0.113.7" if status else None, http_version="HTTP/1.1",
-                    content_type="text/html; charset=utf-8" if status else None, charset="utf-8" if text else None,
-                    body_sha256=body, body_size=40_000 + s.id % 50_000 if body else None, text_sha256=text,
-                    not_modified=not_modified, error_kind=error_kind, error=error, verdict=verdict,
-                    verdict_reason=reason, tool=TOOL_NAME, tool_version=__version__, config=settings_plain,
-                )
-                digest = record_hash(record, chain["prev"])
-                compared = last_good.get(s.id)
-                if verdict in ("new", "unchanged", "altered", "moved"):
-                    last_good[s.id] = capture_id
-                last_capture[s.id] = capture_id
-                checks_of.setdefault(s.id, []).append((capture_id, version, verdict))
-                yield (capture_id, s.id, pass_no + 1, "live", s.url, final_url, stamp(started_at), stamp(record.ended_at),
-                       record.status_code, json.dumps(record.redirects), request_headers, json.dumps(headers),
-                       record.server_ip, "HTTP/1.1", record.content_type, record.charset, body, record.body_size, text,
-                       4_000 + s.id % 9_000 if text else 0, s.title if text else None, "2023-05-12" if text else None,
-                       int(not_modified), error_kind, error, verdict, reason, 1.0 if verdict == "unchanged" else None,
-                       compared, TOOL_NAME, __version__, settings, 480, chain["prev"], digest)
-                chain["prev"], chain["id"] = digest, capture_id
+                yield self.capture(capture_id, pass_no, s)
 
-    db.execute("BEGIN")
-    _insert(db, "sources", ["id", "url", "lang", "title", "publisher", "added_at", "state", "next_due_at",
-                            "capture_count", "interval_hours"], (
-        (s.id, s.url, s.lang, s.title, s.publisher, stamp(BASE - timedelta(days=30)), "pending",
-         stamp(BASE + timedelta(days=per_source)), per_source, None) for s in plan))
-    timings["captures"] = _insert(db, "captures", capture_columns, captures())
-    db.execute("UPDATE chain_heads SET capture_id = ?, record_hash = ? WHERE id = 1", (chain["id"], chain["prev"]))
-    last_pass = BASE + timedelta(days=per_source - 1)
-    db.executemany(
-        "UPDATE sources SET state = ?, state_since = ?, state_reason = ?, final_url = ?, last_checked_at = ?, "
-        "last_error = ?, last_capture_id = ?, last_good_capture_id = ?, unreachable_since = ? WHERE id = ?",
-        ((s.state, stamp(last_pass - timedelta(days=1 if s.state in ("deleted", "unreachable") else 0)),
-          {"unchanged": "identical bytes to the previous capture", "altered": "similarity 0.93 to the previous capture",
-           "deleted": "status 404 (not found)", "unreachable": "timeout: the last good capture stands",
-           "moved": "permanently redirected (301) to a new address"}[s.state],
-          s.url.replace("https://", "https://new.") if s.state == "moved" else s.url, stamp(last_pass),
-          f"timed out after 30 s waiting for {s.host} to send data" if s.state == "unreachable" else None,
-          last_capture[s.id], last_good[s.id],
-          stamp(last_pass - timedelta(days=1)) if s.state == "unreachable" else None, s.id) for s in plan))
-    db.execute("COMMIT")
+    def capture(self, capture_id: int, pass_no: int, s: SimpleNamespace) -> tuple:
+        """One capture row of source `s` at pass `pass_no`, sealed onto the chain."""
+        started_at = BASE + timedelta(days=pass_no, seconds=s.id * 0.05)
+        version = version_at(s, pass_no)
+        status, error_kind, error = 200, None, None
+        body: str | None = self.keys[("body", s.id, version)]
+        text: str | None = self.keys[("text", s.id, version)]
+        verdict, reason, not_modified = _verdict_at(s, pass_no)
+        final_url = s.url
+        if s.state == "moved" and pass_no == self.per_source - 1:
+            verdict, reason = "moved", "permanently redirected (301) to a new address; identical text"
+            final_url = s.url.replace("https://", "https://new.")
+        failing = s.state in ("deleted", "unreachable") and pass_no >= self.per_source - 2
+        if failing and s.state == "deleted":
+            status, body, text, verdict, reason = 404, self.keys[("notfound", 0, 0)], None, "deleted", "status 404 (not found)"
+        elif failing:
+            status, body, text, verdict = None, None, None, "unreachable"
+            error_kind, error = "timeout", f"timed out after 30 s waiting for {s.host} to send data"
+            reason = f"timeout: {error}; the last good capture stands"
+        headers = [["Server", "nginx"], ["Date", started_at.strftime("%a, %d %b %Y %H:%M:%S GMT")],
+                   ["Content-Type", "text/html; charset=utf-8"], ["Content-Length", "41234"]]
+        if s.conditional:
+            headers.append(["ETag", f'"{s.id:x}-{version}"'])
+        record = SimpleNamespace(
+            id=capture_id, source_id=s.id, origin="live", requested_url=s.url, final_url=final_url,
+            started_at=started_at, ended_at=started_at + timedelta(milliseconds=480),
+            status_code=304 if not_modified else status,
+            redirects=[[301, final_url]] if final_url != s.url else [], request_headers=json.loads(self.request_headers),
+            response_headers=headers, server_ip="203.0.113.7" if status else None, http_version="HTTP/1.1",
+            content_type="text/html; charset=utf-8" if status else None, charset="utf-8" if text else None,
+            body_sha256=body, body_size=40_000 + s.id % 50_000 if body else None, text_sha256=text,
+            not_modified=not_modified, error_kind=error_kind, error=error, verdict=verdict,
+            verdict_reason=reason, tool=TOOL_NAME, tool_version=__version__, config=self.settings_plain,
+        )
+        prev = self.chain["prev"]
+        digest = record_hash(record, prev)
+        compared = self.last_good.get(s.id)
+        if verdict in ("new", "unchanged", "altered", "moved"):
+            self.last_good[s.id] = capture_id
+        self.last_capture[s.id] = capture_id
+        self.checks_of.setdefault(s.id, []).append((capture_id, version, verdict))
+        self.chain["prev"], self.chain["id"] = digest, capture_id
+        return (capture_id, s.id, pass_no + 1, "live", s.url, final_url, stamp(started_at), stamp(record.ended_at),
+                record.status_code, json.dumps(record.redirects), self.request_headers, json.dumps(headers),
+                record.server_ip, "HTTP/1.1", record.content_type, record.charset, body, record.body_size, text,
+                4_000 + s.id % 9_000 if text else 0, s.title if text else None, "2023-05-12" if text else None,
+                int(not_modified), error_kind, error, verdict, reason, 1.0 if verdict == "unchanged" else None,
+                compared, TOOL_NAME, __version__, self.settings, 480, prev, digest)
 
-    db.execute("BEGIN")
-    wayback_rows = []
-    for s in plan:
-        first_capture = checks_of[s.id][0][0]
-        wayback_rows.append((s.id, first_capture, s.url, "new", "done", 1, stamp(BASE), f"spn2-{s.id}",
-                             f"https://web.archive.org/web/20260101020000/{s.url}", "20260101020000", stamp(BASE),
-                             stamp(BASE + timedelta(hours=2))))
-        if s.state in ("altered", "moved") or rng.random() < 0.02:
-            wayback_rows.append((s.id, last_capture[s.id], s.url, s.state if s.state != "unchanged" else "stale",
-                                 "pending", 0, stamp(last_pass), None, None, None, stamp(last_pass), stamp(last_pass)))
-    timings["wayback_jobs"] = _insert(db, "wayback_jobs", [
-        "source_id", "capture_id", "url", "reason", "status", "attempts", "next_attempt_at", "spn_job_id",
-        "wayback_url", "wayback_timestamp", "created_at", "updated_at"], wayback_rows)
-    db.executemany("UPDATE captures SET wayback_url = ?, wayback_timestamp = ? WHERE id = ?",
-                   ((r[8], r[9], r[1]) for r in wayback_rows if r[4] == "done"))
+    def wayback_jobs(self) -> None:
+        """One done job per source (its copy written on its first capture), some pending."""
+        rows = []
+        for s in self.plan:
+            first_capture = self.checks_of[s.id][0][0]
+            rows.append((s.id, first_capture, s.url, "new", "done", 1, stamp(BASE), f"spn2-{s.id}",
+                         f"https://web.archive.org/web/20260101020000/{s.url}", "20260101020000", stamp(BASE),
+                         stamp(BASE + timedelta(hours=2))))
+            if s.state in ("altered", "moved") or self.rng.random() < 0.02:
+                rows.append((s.id, self.last_capture[s.id], s.url, s.state if s.state != "unchanged" else "stale",
+                             "pending", 0, stamp(self.last_pass), None, None, None, stamp(self.last_pass),
+                             stamp(self.last_pass)))
+        self.timings["wayback_jobs"] = _insert(self.db, "wayback_jobs", [
+            "source_id", "capture_id", "url", "reason", "status", "attempts", "next_attempt_at", "spn_job_id",
+            "wayback_url", "wayback_timestamp", "created_at", "updated_at"], rows)
+        self.db.executemany("UPDATE captures SET wayback_url = ?, wayback_timestamp = ? WHERE id = ?",
+                            ((r[8], r[9], r[1]) for r in rows if r[4] == "done"))
 
-    claim_rows, point_rows, citation_rows = [], [], []
-    cited_sources = list(range(1, sources + 1))
-    for c in range(claims):
-        lang = "zh" if c % 3 else "en"
-        claim_id = f"claim-{c:05d}"
-        claim_rows.append((claim_id, phrase(rng, "en", 8, 20), json.dumps(["xinjiang"] if c % 4 else ["surveillance"]),
-                           stamp(BASE), stamp(BASE)))
-        count = 300 if c == 0 else max(1, min(150, int(rng.lognormvariate(2.8, 0.7))))
-        for source_id in rng.sample(cited_sources, count):
-            quote = phrase(rng, lang, 4, 10) if rng.random() < 0.7 else None
-            citation_rows.append((claim_id, None, source_id, quote, "2025-11-03", None, stamp(BASE)))
-        for p in range(rng.randint(0, 5)):
-            point_id = f"dp-{c:05d}-{p}"
-            point_rows.append((point_id, phrase(rng, "en", 1, 3), rng.choice(["China", "Kenya", "Serbia"]),
-                               rng.choice(["surveillance", "research", "cloud"]), "Nairobi", -1.28, 36.82, "2023",
-                               phrase(rng, "en", 5, 9), claim_id, stamp(BASE), stamp(BASE)))
-            for source_id in rng.sample(cited_sources, rng.randint(1, 3)):
-                citation_rows.append((None, point_id, source_id, phrase(rng, lang, 4, 8), "2025-11-03", None, stamp(BASE)))
-    _insert(db, "claims", ["id", "text", "tags", "created_at", "updated_at"], claim_rows)
-    _insert(db, "datapoints", ["id", "entity", "country", "category", "place", "latitude", "longitude", "date",
-                               "description", "claim_id", "created_at", "updated_at"], point_rows)
-    timings["citations"] = _insert(db, "citations", ["claim_id", "datapoint_id", "source_id", "quote", "accessed",
-                                                     "note", "created_at"], citation_rows)
-    by_source = {s.id: s for s in plan}
+    def evidence(self, claims: int) -> None:
+        """Claims, data points, their citations and a quote check per quoted citation and capture."""
+        rng, db = self.rng, self.db
+        claim_rows, point_rows, citation_rows = [], [], []
+        cited_sources = list(range(1, self.sources + 1))
+        for c in range(claims):
+            lang = "zh" if c % 3 else "en"
+            claim_id = f"claim-{c:05d}"
+            claim_rows.append((claim_id, phrase(rng, "en", 8, 20),
+                               json.dumps(["xinjiang"] if c % 4 else ["surveillance"]), stamp(BASE), stamp(BASE)))
+            count = 300 if c == 0 else max(1, min(150, int(rng.lognormvariate(2.8, 0.7))))
+            for source_id in rng.sample(cited_sources, count):
+                quote = phrase(rng, lang, 4, 10) if rng.random() < 0.7 else None
+                citation_rows.append((claim_id, None, source_id, quote, "2025-11-03", None, stamp(BASE)))
+            for p in range(rng.randint(0, 5)):
+                point_id = f"dp-{c:05d}-{p}"
+                point_rows.append((point_id, phrase(rng, "en", 1, 3), rng.choice(["China", "Kenya", "Serbia"]),
+                                   rng.choice(["surveillance", "research", "cloud"]), "Nairobi", -1.28, 36.82, "2023",
+                                   phrase(rng, "en", 5, 9), claim_id, stamp(BASE), stamp(BASE)))
+                for source_id in rng.sample(cited_sources, rng.randint(1, 3)):
+                    citation_rows.append((None, point_id, source_id, phrase(rng, lang, 4, 8), "2025-11-03", None,
+                                          stamp(BASE)))
+        _insert(db, "claims", ["id", "text", "tags", "created_at", "updated_at"], claim_rows)
+        _insert(db, "datapoints", ["id", "entity", "country", "category", "place", "latitude", "longitude", "date",
+                                   "description", "claim_id", "created_at", "updated_at"], point_rows)
+        self.timings["citations"] = _insert(db, "citations", ["claim_id", "datapoint_id", "source_id", "quote",
+                                                              "accessed", "note", "created_at"], citation_rows)
+        checked_at = stamp(BASE)
+        self.timings["quote_checks"] = _insert(db, "quote_checks", ["citation_id", "capture_id", "status", "score",
+                                                                    "detail", "closest", "checked_at"],
+                                               ((*row, checked_at) for row in self.quote_checks(citation_rows)))
 
-    def quote_checks():
+    def quote_checks(self, citation_rows: list[tuple]):
+        by_source = {s.id: s for s in self.plan}
         for citation_id, (_, _, source_id, quote, *_rest) in enumerate(citation_rows, start=1):
             if not quote:
                 continue
             source = by_source[source_id]
             lost_at = source.edits[0] if source.edits and citation_id % 3 == 0 else None
-            for capture_id, version, verdict in checks_of[source_id]:
+            for capture_id, version, verdict in self.checks_of[source_id]:
                 if verdict == "deleted":
                     yield (citation_id, capture_id, "missing", 0.0, "the page is deleted: status 404 (not found)", None)
                 elif verdict in ("new", "unchanged", "altered", "moved"):
@@ -297,19 +314,38 @@ def seed(path: Path, sources: int, per_source: int, claims: int, blob_bytes: int
                            "the quote is not in the text; closest passage 71% alike" if missing else "found word for word",
                            "a close passage" if missing else None)
 
-    checked_at = stamp(BASE)
-    timings["quote_checks"] = _insert(db, "quote_checks", ["citation_id", "capture_id", "status", "score", "detail",
-                                                           "closest", "checked_at"],
-                                      ((*row, checked_at) for row in quote_checks()))
-    db.execute("COMMIT")
-    db.execute("ANALYZE")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
-    timings["sources"] = sources
-    timings["claims"] = claims
-    timings["seconds"] = round(time.monotonic() - started, 1)
-    timings["file_bytes"] = path.stat().st_size
-    return timings
+    def finish(self, claims: int) -> dict:
+        self.db.execute("ANALYZE")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.close()
+        self.timings["sources"] = self.sources
+        self.timings["claims"] = claims
+        self.timings["seconds"] = round(time.monotonic() - self.started, 1)
+        self.timings["file_bytes"] = self.path.stat().st_size
+        return self.timings
+
+
+def _verdict_at(s: SimpleNamespace, pass_no: int) -> tuple[str, str, bool]:
+    """(verdict, reason, answered 304) of a source's capture at a pass, before failures and moves."""
+    if pass_no == 0:
+        return "new", "first capture", False
+    if pass_no in s.edits:
+        return "altered", "similarity 0.93 to the previous capture; 1 paragraph changed", False
+    if s.conditional:
+        return "unchanged", "status 304: the server says the page has not changed since the previous capture", True
+    return "unchanged", "identical bytes to the previous capture", False
+
+
+CAPTURE_COLUMNS = ["id", "source_id", "run_id", "origin", "requested_url", "final_url", "started_at", "ended_at",
+                   "status_code", "redirects", "request_headers", "response_headers", "server_ip", "http_version",
+                   "content_type", "charset", "body_sha256", "body_size", "text_sha256", "text_length",
+                   "page_title", "published", "not_modified", "error_kind", "error", "verdict", "verdict_reason",
+                   "similarity", "compared_to_id", "tool", "tool_version", "config", "elapsed_ms", "prev_hash",
+                   "record_hash"]
+STATE_REASONS = {"unchanged": "identical bytes to the previous capture",
+                 "altered": "similarity 0.93 to the previous capture",
+                 "deleted": "status 404 (not found)", "unreachable": "timeout: the last good capture stands",
+                 "moved": "permanently redirected (301) to a new address"}
 
 
 def main() -> None:
