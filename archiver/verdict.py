@@ -6,7 +6,8 @@ sentence giving the evidence, the main-text similarity, and whether this capture
 new baseline ("good"). It is pure: the pipeline fetches, extracts and stores; this module only
 reads what it is given.
 
-The checks run in this order; the first that applies decides.
+The checks run in this order; the first that applies decides. (docs/verdicts.md shows these
+rules, with examples of the reasons each gives: it is generated from this text.)
 
 1. No response (a fetch error, or no status) -> unreachable. Timeouts, refused or dropped
    connections, DNS and TLS failures, protocol errors and other failures say nothing about the
@@ -24,66 +25,65 @@ The checks run in this order; the first that applies decides.
 3. Same content as the previous good capture -> unchanged, or moved when the request now ends
    after a permanent redirect (a 301 or 308 hop) at an address the previous capture did not end
    at. "Same" means identical bytes, or identical main text, or identical after removing noise
-   (below). A page that still says what it said cannot be deleted, so this comes before 4.
+   (below). A page that still says what it said cannot be deleted, so this comes before 5.
    A redirect the previous good capture already followed is not news: later runs report
    unchanged (or altered), and the reason says "still redirected".
-3b. A blank HTML page, when there is a previous capture -> unreachable: status 2xx, but no
+4. A blank HTML page, when there is a previous capture -> unreachable: status 2xx, but no
    visible text at all besides the title (scripts and markup only), and no not-found title.
    That is what a JavaScript or anti-bot check (common on Chinese government sites) or a
    broken server returns, not the publisher removing the page; an emptied article keeps the
-   site's template and text (4e).
-4. Deleted although the server answered 2xx:
-   a. soft 404: the main text is very similar (>= SOFT_404_MIN) to `not_found_text`, the page
-      the same site returns for a random nonexistent URL. Ignored when the previous good capture
-      is itself that similar to it (a site that serves one shell page for every URL).
-   b. not-found wording on a short page (`looks_like_not_found`): English and Chinese phrases
-      ("page not found", 页面不存在, 该信息已删除 ...) in the title or main text (or, when the main
-      text is under min_body_chars, in all the visible text: a bare error template often has no
-      main text; or in the running text, see below: a notice inside the site's full template
-      comes with its menus), only when that text is shorter than SHORT_PAGE_WORDS, so a long
-      article that merely mentions "page not found" is never deleted; and not when the text is
-      still nearly the same (>= NEAR_SAME) as the previous good capture. HTML and plain-text
-      pages only.
-   c. the site's home page: the main text is very similar (>= HOME_MIN) to `home_text`, unless
-      the tracked URL is itself the site root, and the text is unrelated (< UNRELATED_BELOW) to
-      the previous good capture if there is one. With or without a redirect.
-   d. a redirect (HTTP or meta-refresh) to an unrelated page: the request ended at another URL
-      and its text has similarity < UNRELATED_BELOW to the previous good capture. Content
-      decides, not the URL: a redirect to "/" with the same article text is not a deletion,
-      and without a previous capture or home page text there is nothing to judge it by.
-   e. the article body emptied: the previous main text had at least 4 x min_body_chars
-      characters and the current one has fewer than min_body_chars. Or, for HTML and text
-      pages, the same measured on the running text, and the page is unrelated (< UNRELATED_BELOW)
-      to the previous capture: when a template is left with an empty article, the extractor finds
-      no article and returns what is left, the menus, headline lists and bylines.
-   f. the article body emptied, judged on the page (HTML pages judged where they were parsed,
-      see Snapshot.page): at least GONE_SHARE of the previous capture's running text (of its
-      whole main text when it has too little running text: lyrics, lists) is gone from the page
-      (not shown anywhere, nor edited into a line of the new main text), and the new main text
-      adds less than NEW_ARTICLE_SHARE of that much (and less than min_body_chars) of text that
-      is neither link text nor part of a teaser (archiver.layout.PageLayout.furniture_share):
-      what the extractor took for the article is the template's furniture. A new article in the
-      old one's place is no furniture: that page is altered.
-5. Moved, with small differences: a new permanent redirect, and the text similarity to the
+   site's template and text (5e).
+5. Deleted although the server answered 2xx:
+   - 5a, soft 404: the main text is very similar (>= SOFT_404_MIN) to `not_found_text`, the page
+     the same site returns for a random nonexistent URL. Ignored when the previous good capture
+     is itself that similar to it (a site that serves one shell page for every URL).
+   - 5b, not-found wording on a short page (`looks_like_not_found`): English and Chinese phrases
+     ("page not found", 页面不存在, 该信息已删除 ...) in the title or main text (or, when the main
+     text is under min_body_chars, in all the visible text: a bare error template often has no
+     main text; or in the running text, see below: a notice inside the site's full template
+     comes with its menus), only when that text is shorter than SHORT_PAGE_WORDS, so a long
+     article that merely mentions "page not found" is never deleted; and not when the text is
+     still nearly the same (>= NEAR_SAME) as the previous good capture. HTML and plain-text
+     pages only.
+   - 5c, the site's home page: the main text is very similar (>= HOME_MIN) to `home_text`, unless
+     the tracked URL is itself the site root, and the text is unrelated (< UNRELATED_BELOW) to
+     the previous good capture if there is one. With or without a redirect.
+   - 5d, a redirect (HTTP or meta-refresh) to an unrelated page: the request ended at another URL
+     and its text has similarity < UNRELATED_BELOW to the previous good capture. Content
+     decides, not the URL: a redirect to "/" with the same article text is not a deletion,
+     and without a previous capture or home page text there is nothing to judge it by.
+   - 5e, the article body emptied: the previous main text had at least 4 x min_body_chars
+     characters and the current one has fewer than min_body_chars. Or, for HTML and text
+     pages, the same measured on the running text, and the page is unrelated (< UNRELATED_BELOW)
+     to the previous capture: when a template is left with an empty article, the extractor finds
+     no article and returns what is left, the menus, headline lists and bylines.
+   - 5f, the article body emptied, judged on the page (HTML pages judged where they were parsed,
+     see Snapshot.page): at least GONE_SHARE of the previous capture's running text (of its
+     whole main text when it has too little running text: lyrics, lists) is gone from the page
+     (not shown anywhere, nor edited into a line of the new main text), and the new main text
+     adds less than NEW_ARTICLE_SHARE of that much (and less than min_body_chars) of text that
+     is neither link text nor part of a teaser (archiver.layout.PageLayout.furniture_share):
+     what the extractor took for the article is the template's furniture. A new article in the
+     old one's place is no furniture: that page is altered.
+6. The extractor's line moved, not the article -> unchanged (or moved, after a new permanent
+   redirect); HTML pages judged where they were parsed. The main text is where an extractor
+   draws its line that day, and a footer, a script or a class name that changes can make it
+   take in or leave out a subtitle or a teaser. The page's article is located where the
+   previous main text sits in it now (the element holding most of it and least else,
+   PageLayout.article_span). The differences are the extractor's when every line that joined
+   the main text lies outside that element, and every line that left it is still shown inside
+   it, or was a stray line at an edge of the previous main text, or was edited into a joined
+   line that stands away from the article (more than ADJACENT_CHARS characters of other text
+   between them: a date or number in the template). An edit next to the article or in it, a
+   paragraph gone from the page or added inside the article all count.
+7. Moved, with small differences: a new permanent redirect, and the text similarity to the
    previous good capture is at least NEAR_SAME (the reason says the text also differs).
-   (Before 5, 6b below is tried: a page whose differences are only the extractor's boundary is
-   moved, with that reason.)
-6. No previous good capture -> new (the reason mentions a redirect or a near-empty text).
-6b. The extractor's line moved, not the article -> unchanged (HTML pages judged where they were
-   parsed). The main text is where an extractor draws its line that day, and a footer, a script
-   or a class name that changes can make it take in or leave out a subtitle or a teaser. The
-   page's article is located where the previous main text sits in it now (the element holding
-   most of it and least else, PageLayout.article_span). The differences are the extractor's when
-   every line that joined the main text lies outside that element, and every line that left it
-   is still shown inside it, or was a stray line at an edge of the previous main text, or was
-   edited into a joined line that stands away from the article (more than ADJACENT_CHARS
-   characters of other text between them: a date or number in the template). An edit next to
-   the article or in it, a paragraph gone from the page or added inside the article all count.
-7. Anything else -> altered. The reason gives the similarity and which paragraphs were
+8. No previous good capture -> new (the reason mentions a redirect or a near-empty text).
+9. Anything else -> altered. The reason gives the similarity and which paragraphs were
    removed, added or changed, and quotes the edit itself when it is small ("'2018' ->
    '2019'"). One edited word or number is enough: equality, not similarity, decides unchanged.
 
-Running text (rules 4b and 4e): the comparable lines (below) that end like a sentence (. 。 ! ?,
+Running text (rules 5b and 5e): the comparable lines (below) that end like a sentence (. 。 ! ?,
 perhaps followed by a closing quote or bracket). Every article has some; navigation, headline
 lists, bylines, dates and buttons do not.
 
@@ -104,7 +104,7 @@ that name a publication or update stamp count: the date in "会议时间：2018�
 
 Thresholds are module constants: NEAR_SAME 0.9, UNRELATED_BELOW 0.4, SOFT_404_MIN 0.85,
 HOME_MIN 0.8, SHORT_PAGE_WORDS 150, GONE_SHARE 0.75, NEW_ARTICLE_SHARE 0.5, LINK_SHARE 0.5,
-EDITED_MIN 0.5, ADJACENT_CHARS 400. Rules 4f and 6b read the page (PageLayout) only when a
+EDITED_MIN 0.5, ADJACENT_CHARS 400. Rules 5f and 6 read the page (PageLayout) only when a
 capture would otherwise be altered, which few are: a worker parses each page once, for
 extraction. For scale: two unrelated news articles, Chinese or English, score about
 0.1 with `similarity`; one edited number in an article scores above 0.99.
@@ -167,7 +167,7 @@ class Snapshot:
     """What the pipeline knows of one capture. redirects: (status, target URL) per hop, in
     order; a meta-refresh hop has status 0. title: the page title, when there is one. page:
     where texts sit in the page (an archiver.layout.PageLayout), when the extraction worker
-    judges the capture it has just parsed; None otherwise (rules 4f and 6b then do not apply)."""
+    judges the capture it has just parsed; None otherwise (rules 5f and 6 then do not apply)."""
 
     requested_url: str
     final_url: str | None
@@ -560,7 +560,7 @@ def _size(text: str) -> str:
 def _deletion(
     c: _Comparison, not_found_text: str | None, home_text: str | None, min_body_chars: int
 ) -> str | None:
-    """Why a 2xx answer means the page is gone, or None (rules 4a-4e)."""
+    """Why a 2xx answer means the page is gone, or None (rules 5a-5e)."""
     cur = c.current
     if not_found_text and (cur.text or cur.full_text):
         score = _closeness(cur, not_found_text, _lines_without_urls, SOFT_404_MIN)
@@ -614,7 +614,7 @@ def _line_chars(lines) -> int:
 
 
 def _emptied_in_page(c: _Comparison, min_body_chars: int) -> str | None:
-    """Rule 4f: the previous capture's article text is gone from the page, and the page shows no
+    """Rule 5f: the previous capture's article text is gone from the page, and the page shows no
     new article in its place, only furniture: menus, link lists, teasers (module notes)."""
     page, previous = c.current.page, c.previous
     if page is None or previous is None:
@@ -663,7 +663,7 @@ class _EditFinder:
 
 
 def _boundary_only(c: _Comparison) -> str | None:
-    """Rule 6b: why the main texts differ only where the extractor drew its line, or None.
+    """Rule 6: why the main texts differ only where the extractor drew its line, or None.
 
     The page's article is where the previous main text sits in it now (PageLayout.article_span).
     Every line that joined the main text must lie outside it. Every line that left the main text
@@ -768,10 +768,10 @@ def judge(
     """Judge the current capture against the previous good one (None for a first capture).
 
     not_found_text: text of the page the site serves for a random nonexistent URL.
-    home_text: text of the site's home page. Both optional; they sharpen rules 4a and 4c. Either
+    home_text: text of the site's home page. Both optional; they sharpen rules 5a and 5c. Either
     main text or all visible text will do: both texts of the current capture are compared with
     them and the closer one counts.
-    min_body_chars: a main text shorter than this counts as empty (rule 4e).
+    min_body_chars: a main text shorter than this counts as empty (rule 5e).
     The rules and their order are in the module notes.
     """
     by_status = _by_status(previous, current)

@@ -1,6 +1,6 @@
-"""The documentation cannot drift from the code: every command is in the generated CLI
-reference (docs/cli.md, regenerated with `cog -r docs/cli.md`) and every setting is written,
-with its default, in the shipped config.toml."""
+"""The documentation cannot drift from the code: the pages generated with cog (the CLI
+reference, the verdict rules) are what cog makes now, every command has its section in
+docs/cli.md, and every setting is written, with its default, in the shipped config.toml."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import re
 from pathlib import Path
 
 import click
+import pytest
 from cogapp import Cog
 
 from archiver.cli import main
 from archiver.config import Config
 
 REPO = Path(__file__).resolve().parent.parent
+# Pages made (in part) by cog from the code: the CLI reference, the verdict rules (archiver.verdict's notes).
+GENERATED = ("docs/cli.md", "docs/verdicts.md")
 
 
 def command_paths(group: click.Group = main, path: tuple[str, ...] = (), ctx: click.Context | None = None):
@@ -50,9 +53,10 @@ def test_every_command_has_its_section_in_the_cli_reference():
     assert not missing, f"not in docs/cli.md (run `cog -r docs/cli.md`): {missing}"
 
 
-def test_the_cli_reference_is_what_cog_makes_now():
-    status = Cog().main(["cog", "--check", str(REPO / "docs" / "cli.md")])
-    assert status == 0, "docs/cli.md is out of date: run `cog -r docs/cli.md`"
+@pytest.mark.parametrize("page", GENERATED)
+def test_generated_pages_are_what_cog_makes_now(page):
+    status = Cog().main(["cog", "--check", str(REPO / page)])
+    assert status == 0, f"{page} is out of date: run `cog -r {page}`"
 
 
 def test_every_setting_is_written_in_the_shipped_config():

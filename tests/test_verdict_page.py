@@ -1,4 +1,4 @@
-"""Verdicts that look at the page itself (rules 4f and 6b of archiver.verdict), judged as the
+"""Verdicts that look at the page itself (rules 5f and 6 of archiver.verdict), judged as the
 extraction worker judges them: archiver.tasks.extract_and_judge on real page bodies, English and
 Chinese, with the previous capture as the store holds it (its main text only)."""
 
@@ -142,7 +142,7 @@ def test_template_noise_is_unchanged(lang):
 
 
 def test_a_line_the_extractor_newly_takes_from_outside_the_article_is_not_a_change():
-    """6b: the main text grows by a line that sits outside the article's element: the boundary
+    """Rule 6: the main text grows by a line that sits outside the article's element: the boundary
     moved, the article did not change."""
     article = ARTICLES["en"]
     before = first_capture(page("en", article))
@@ -156,7 +156,7 @@ def test_a_line_the_extractor_newly_takes_from_outside_the_article_is_not_a_chan
     verdict = judge(before, current)
     assert verdict.state == "unchanged", verdict.reason
     assert "where the extractor drew its line" in verdict.reason
-    # without the page, the same texts are an alteration: rule 6b needs to see where the line sits
+    # without the page, the same texts are an alteration: rule 6 needs to see where the line sits
     current.page = None
     assert judge(before, current).state == "altered"
 
