@@ -587,19 +587,21 @@ class Fetcher:
         limit = self.config.max_bytes
         host = response.request.url.host
         codings = response.headers.get_list("content-encoding", split_commas=True)
-        decoder = BoundedDecoder(codings, limit)
+        decoder: BoundedDecoder | None = None
         try:
+            decoder = BoundedDecoder(codings, limit)
             async for chunk in response.aiter_raw():
                 decoder.feed(chunk)
             decoder.finish()
-        except TooLarge as exc:
+        except TooLarge as exc:  # raised while feeding: the decoder exists
             result.truncated = True
+            layers, kept = (decoder.codings, decoder.size) if decoder is not None else (codings, limit)
             if exc.layer is None:
                 raise _Failure("too_large", f"page larger than the {_size(limit)} limit; "
                                             f"kept the first {_size(limit)}") from None
             raise _Failure("too_large", f"page larger than the {_size(limit)} limit once its {exc.layer} compression "
-                                        f"is undone (Content-Encoding: {', '.join(decoder.codings)}); kept the first "
-                                        f"{_size(decoder.size)}") from None
+                                        f"is undone (Content-Encoding: {', '.join(layers)}); kept the first "
+                                        f"{_size(kept)}") from None
         except CodingError as exc:
             raise _Failure("protocol", f"{host} sent a compressed page that could not be decompressed "
                                        f"({exc.coding}: {exc.reason})") from None
