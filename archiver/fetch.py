@@ -509,7 +509,7 @@ class Fetcher:
         return response
 
     def _proxy_name(self) -> str:
-        where = mask_url(self.proxy)
+        where = mask_url(self.proxy) or ""
         return f"of vantage {self.vantage} ({where})" if self.vantage else where
 
     def _proxy_failure(self, exc: httpx.HTTPError, url: httpx.URL) -> _Failure | None:

@@ -6,7 +6,7 @@ Plain SQL on an archiver.readdb.Reader, shared by `archiver runs` and the web da
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from archiver.readdb import Reader, in_list, utc
 
@@ -48,7 +48,7 @@ class Change:
 def recent_changes(db: Reader, since: datetime, limit: int = 100) -> tuple[list[Change], int]:
     """The captures since `since` whose verdict is a change (altered, moved, deleted), newest first,
     at most `limit`, and how many there are in all. Read on the started_at index."""
-    since = since.astimezone(timezone.utc)
+    since = since.astimezone(UTC)
     where = f"c.started_at >= ? AND {CHANGED_CAPTURE}"
     params = [since.replace(tzinfo=None).isoformat(" ", "microseconds") if db.dialect == "sqlite" else since]
     rows = db.rows("SELECT c.id, c.source_id, s.url, s.title, c.started_at, c.verdict, c.verdict_reason"

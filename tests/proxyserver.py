@@ -42,7 +42,7 @@ class ProxyServer:
             auth = f"{self.user}:{password if password is not None else self.password}@"
         return f"{scheme}://{auth}127.0.0.1:{self.port}"
 
-    def start(self) -> "ProxyServer":
+    def start(self) -> ProxyServer:
         command = shutil.which("pproxy", path=str(Path(sys.executable).parent)) or "pproxy"
         for _ in range(5):
             self.port = _free_port()

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from archiver.config import FetchConfig
-from archiver.fetch import FetchResult, Fetcher
+from archiver.fetch import Fetcher, FetchResult
 from tests.proxyserver import ProxyServer
 from tests.siteserver import Site
 

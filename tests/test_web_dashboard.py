@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from archiver.readdb import Reader
 from archiver.history import recent_changes, recent_runs
+from archiver.readdb import Reader
 from archiver.web.pages import start_of
 from tests.conftest import make_cli
 

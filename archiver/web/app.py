@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
@@ -76,7 +77,8 @@ def create_app(config: Config, *, sessions=None, allowed_hosts: list[str] | None
         yield
         await run_in_threadpool(jobs.close)
 
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: _error}, lifespan=lifespan)
+    handlers: dict[Any, Any] = {HTTPException: _error}  # Starlette types each handler for Exception
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
     app.state.config = config
     app.state.sessions = sessions
     app.state.extensions = extensions

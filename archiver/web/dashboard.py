@@ -4,6 +4,7 @@ the Wayback queue, and what changed since a chosen day."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
@@ -24,7 +25,7 @@ def dashboard(request: Request):
         panels = [panel for e in request.app.state.extensions if e.dashboard for panel in [e.dashboard(db)] if panel]
         counts = state_counts(db)
         changes, changed = recent_changes(db, start_of(since), limit=50)
-        context = {
+        context: dict[str, Any] = {
             "panels": panels,
             "states": [(state, counts.get(state, 0)) for state in SOURCE_STATES],
             "total": sum(counts.values()),

@@ -17,9 +17,13 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from archiver.config import Config
 from archiver.models import utcnow
+
+if TYPE_CHECKING:
+    from archiver.stopping import Stop
 
 log = logging.getLogger(__name__)
 KEPT = 200
@@ -56,7 +60,7 @@ class CaptureJobs:
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.thread: threading.Thread | None = None
-        self.running: tuple[asyncio.AbstractEventLoop, object] | None = None
+        self.running: tuple[asyncio.AbstractEventLoop, Stop] | None = None
 
     def submit(self, source_ids: list[int], label: str) -> CaptureJob:
         """Queue a capture of these sources now; the job to follow."""

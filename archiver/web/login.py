@@ -10,6 +10,11 @@ from archiver.web.pages import render
 from archiver.web.security import Gate, checked_form
 
 
+def _text(value: object) -> str | None:
+    """A form field's text (None for a file, or no field)."""
+    return value if isinstance(value, str) else None
+
+
 def _next(value: str | None) -> str:
     """Where to go after signing in: a path of this site only."""
     return value if value and value.startswith("/") and not value.startswith("//") else "/"
@@ -21,12 +26,12 @@ async def login(request: Request):
     if request.method == "GET":
         return render(request, "login.html", next=_next(request.query_params.get("next")), failed=False)
     form = await checked_form(request)
-    if Gate.password_ok(web, form.get("password")):
+    if Gate.password_ok(web, _text(form.get("password"))):
         csrf = request.session.get("csrf")
         request.session.clear()
         request.session.update({"signed_in": True, "csrf": csrf})
-        return RedirectResponse(_next(form.get("next")), 303)
-    return render(request, "login.html", status_code=401, next=_next(form.get("next")), failed=True)
+        return RedirectResponse(_next(_text(form.get("next"))), 303)
+    return render(request, "login.html", status_code=401, next=_next(_text(form.get("next"))), failed=True)
 
 
 async def logout(request: Request):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import Any, overload
 
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -18,17 +20,21 @@ from archiver.readdb import Reader
 
 
 @contextlib.contextmanager
-def reading(request: Request) -> Iterator[tuple[object, Reader]]:
+def reading(request: Request) -> Iterator[tuple[Session, Reader]]:
     """An SQLAlchemy session and a Reader on its connection, for one page's reads."""
     with request.app.state.sessions() as session:
         yield session, Reader.of_session(session)
 
 
-def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """The page `template` rendered with `context` (every value escaped by Jinja2's autoescape)."""
     return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
+@overload
+def int_param(request: Request, name: str, default: int, *, low: int = 0, high: int = 10**9) -> int: ...
+@overload
+def int_param(request: Request, name: str, default: None = None, *, low: int = 0, high: int = 10**9) -> int | None: ...
 def int_param(request: Request, name: str, default: int | None = None, *, low: int = 0, high: int = 10**9) -> int | None:
     """An integer query value, or 400 with a message people understand."""
     value = request.query_params.get(name)
@@ -56,7 +62,7 @@ def day_param(request: Request, name: str, default: date) -> date:
 
 def start_of(day: date) -> datetime:
     """Midnight UTC at the start of `day`."""
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def source_or_404(session, source_id: int):

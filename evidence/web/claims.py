@@ -33,7 +33,7 @@ def claims_list(request: Request):
 def claim_page(request: Request, *, status_code: int = 200, error: str | None = None, values: dict | None = None):
     """A claim's citation report, with the forms that change the claim and its citations."""
     from evidence import render as report_render
-    from evidence.claims import citation_rows, Target
+    from evidence.claims import Target, citation_rows
     from evidence.report import claim_report
 
     claim_id = request.path_params["claim_id"]
