@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from archiver import dates
+
 log = logging.getLogger(__name__)
 
 LOG_SUFFIX = ".anchors.jsonl"
@@ -66,12 +68,10 @@ class Head:
 
 def short_time(value: str | None) -> str:
     """An ISO time as a reader wants it: 2026-11-24 02:00:13 UTC."""
-    if not value:
-        return "-"
     try:
-        return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return dates.when(value, seconds=True, utc=True)
     except ValueError:
-        return value
+        return value or "-"
 
 
 def element_label(capture_id: int | None, event_id: int | None) -> str:

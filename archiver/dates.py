@@ -32,6 +32,11 @@ def when(value: datetime | str | None, *, seconds: bool = False, utc: bool = Fal
     return moment.strftime(SECONDS if seconds else MINUTES) + (" UTC" if utc else "")
 
 
+def wayback_timestamp(value: datetime) -> str:
+    """YYYYMMDDhhmmss in UTC, the Wayback Machine's way of writing a moment."""
+    return value.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+
 def day(value: datetime | str | None, *, missing: str = "") -> str:
     """The UTC day of a moment: "2024-05-01"; `missing` for None."""
     moment = _parsed(value)

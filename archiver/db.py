@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archiver.readdb import VERSIONS_DIR, DatabaseError, script_heads, unwritable
+from archiver.readdb import VERSIONS_DIR, DatabaseError, normalise_db_url, script_heads, unwritable
 from archiver.redact import mask_url, scrub
 
 if TYPE_CHECKING:
@@ -72,17 +72,6 @@ def storage_problem(exc: BaseException) -> str | None:
                 "Nothing in it was changed; make it writable for the user running the archiver, "
                 "or point [database] url elsewhere")
     return None
-
-
-def normalise_db_url(url: str) -> str:
-    """Accept the usual spellings: a bare path means SQLite, postgres:// means psycopg 3."""
-    if "://" not in url:
-        return f"sqlite:///{url}"
-    if url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url[len("postgres://"):]
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://"):]
-    return url
 
 
 def make_engine(url: str) -> Engine:
@@ -192,7 +181,7 @@ def upgrade(engine: Engine) -> None:
         if reason:
             raise DatabaseError(f"cannot open database {path}: {reason}. The archiver writes to it (captures, "
                                 "and the -wal and -shm files beside it); nothing in it was changed") from None
-        raise DatabaseError(f"cannot reach database {describe(engine.url.render_as_string(hide_password=False))}: "
+        raise DatabaseError(f"cannot reach database {mask_url(engine.url.render_as_string(hide_password=False))}: "
                             f"{scrub(str(exc.orig))}") from None
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot upgrade database schema: {exc}") from None
@@ -204,10 +193,6 @@ def open_database(url: str) -> sessionmaker[Session]:
     upgrade(engine)
     return sessionmaker(engine, expire_on_commit=False)
 
-
-def describe(url: str) -> str:
-    """A printable form of a database URL with the password hidden (archiver.redact.mask_url)."""
-    return mask_url(url) or url
 
 
 def sqlite_path(url: str) -> str | None:

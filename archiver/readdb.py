@@ -199,6 +199,30 @@ def unwritable(path: str) -> str | None:
     return None
 
 
+def normalise_db_url(url: str) -> str:
+    """A database URL as SQLAlchemy and this module read it: a bare path means SQLite, and
+    postgres:// and postgresql:// mean psycopg 3."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def sqlite_file(url: str) -> str | None:
+    """The absolute path of a SQLite database URL's file (a bare path counts), else None (another
+    database, or SQLite in memory)."""
+    scheme, _, rest = normalise_db_url(url).partition("://")
+    if scheme.split("+", 1)[0].lower() != "sqlite":
+        return None
+    path = unquote(rest.partition("?")[0])
+    if not path.startswith("/") or path in ("/", "/:memory:"):
+        return None
+    return os.path.abspath(path[1:])
+
+
 def _sqlite_target(url: str) -> tuple[str, dict] | None:
     """The sqlite3.connect arguments for a SQLite URL, resolved as SQLAlchemy's pysqlite dialect
     does (a relative path is relative to the working directory); None for an in-memory database."""
@@ -267,8 +291,7 @@ def connect(url: str) -> Reader:
     migration: a database that is missing, empty or older is created or upgraded first.
 
     Raises DatabaseError when the database cannot be reached, created or upgraded."""
-    if "://" not in url:
-        url = f"sqlite:///{url}"
+    url = normalise_db_url(url)
     scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
     open_file: Callable[[], Reader | None]
     if scheme == "sqlite":

@@ -22,11 +22,12 @@ from archiver import TOOL_NAME, __version__, plugins
 from archiver.anchors import anchor_quietly
 from archiver.chain import add_captures
 from archiver.config import Config
+from archiver.dates import wayback_timestamp
 from archiver.extract import extract
 from archiver.fetch import Fetcher, FetchResult
 from archiver.models import Capture, Source
 from archiver.store import put_blobs
-from archiver.wayback import Snapshot, WaybackClient, WaybackError, parse_memento, parse_timestamp, wayback_timestamp
+from archiver.wayback import Snapshot, WaybackClient, WaybackError, parse_memento, parse_timestamp
 
 log = logging.getLogger(__name__)
 

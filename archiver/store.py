@@ -7,13 +7,14 @@ the right content or `verify` reports it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Executable, select
 from sqlalchemy.orm import Session
 
 from archiver.blobs import Packed, compress, decompress, sha256_hex
 from archiver.models import Blob
+from archiver.readdb import chunks
 
 __all__ = ["MissingBlob", "Packed", "compress", "decompress", "get_blob", "get_text", "get_texts",
            "put_blob", "put_blobs", "sha256_hex"]
@@ -74,17 +75,16 @@ def get_blob(session: Session, sha256: str) -> bytes:
     return decompress(blob.data) if blob.codec == "zstd" else blob.data
 
 
-def get_texts(session: Session, keys) -> dict[str, str]:
-    """Extracted texts by SHA-256, read in a few IN queries instead of one per text; MissingBlob
-    when one is not in the store."""
+def get_texts(session: Session, keys: Iterable[str | None], *, missing_ok: bool = False) -> dict[str, str]:
+    """Extracted texts by SHA-256 (None keys skipped), read in a few IN queries instead of one per
+    text; MissingBlob when one is not in the store, unless `missing_ok` (then it is left out)."""
     wanted = sorted({key for key in keys if key})
     texts: dict[str, str] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
+    for chunk in chunks(wanted):
         for key, codec, data in session.execute(select(Blob.sha256, Blob.codec, Blob.data).where(Blob.sha256.in_(chunk))):
             texts[key] = (decompress(data) if codec == "zstd" else data).decode("utf-8")
     missing = [key for key in wanted if key not in texts]
-    if missing:
+    if missing and not missing_ok:
         raise MissingBlob(f"blob {missing[0]} is missing from the store")
     return texts
 

@@ -19,6 +19,7 @@ from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from archiver.config import WaybackConfig
+from archiver.dates import wayback_timestamp
 from archiver.fetch import classify_address
 from archiver.models import Capture, Source, WaybackJob, utcnow
 from archiver.readdb import chunks
@@ -86,10 +87,6 @@ def withdraw_jobs(session: Session, source_id: int) -> int:
     )).rowcount or 0
 
 
-def _stamp(moment) -> str:
-    return moment.strftime("%Y%m%d%H%M%S")
-
-
 def newest_copies(session: Session, source_ids: list[int]) -> dict[int, str]:
     """The timestamp (YYYYMMDDhhmmss) of the newest Wayback copy we know of, by source (from
     finished jobs and from copies recovered into captures); sources with none are left out."""
@@ -105,11 +102,6 @@ def newest_copies(session: Session, source_ids: list[int]) -> dict[int, str]:
                 if stamp and stamp > newest.get(source_id, ""):
                     newest[source_id] = stamp
     return newest
-
-
-def newest_copy(session: Session, source_id: int) -> str | None:
-    """The timestamp (YYYYMMDDhhmmss) of the newest Wayback copy we know of for a source."""
-    return newest_copies(session, [source_id]).get(source_id)
 
 
 def _refused_since(session: Session, source_ids: list[int], cutoff) -> set[int]:
@@ -147,7 +139,7 @@ def submission_reasons(session: Session, stored: list[tuple[Source, Capture]], c
     if unchanged:
         cutoff = utcnow() - timedelta(days=config.resubmit_after_days)
         ids = [stored[index][0].id for index in unchanged]
-        recent = {source_id for source_id, stamp in newest_copies(session, ids).items() if stamp >= _stamp(cutoff)}
+        recent = {source_id for source_id, stamp in newest_copies(session, ids).items() if stamp >= wayback_timestamp(cutoff)}
         refused = _refused_since(session, [i for i in ids if i not in recent], cutoff)
         for index, source_id in zip(unchanged, ids):
             if source_id not in recent and source_id not in refused:

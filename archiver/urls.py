@@ -65,7 +65,3 @@ def normalise_url(raw: str) -> str:
     query = _requote(parts.query, safe="/:@!$&'()*+,;=?-._~")
     return urlunsplit((scheme, netloc, path, query, ""))
 
-
-def host_of(url: str) -> str:
-    """The host name of a URL (lower case), used for per-host politeness."""
-    return (urlsplit(url).hostname or "").lower()

@@ -85,11 +85,6 @@ def _with_deadline(call: Callable[[], object], seconds: float) -> object:
     return outcome.get("value")
 
 
-def wayback_timestamp(when: datetime) -> str:
-    """YYYYMMDDhhmmss in UTC, the Wayback Machine's way of writing a moment."""
-    return when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
-
-
 def parse_timestamp(value: str) -> datetime:
     """A Wayback timestamp (1 to 14 digits) as an aware UTC datetime."""
     digits = value.ljust(14, "0")

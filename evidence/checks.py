@@ -17,7 +17,7 @@ from the stored body, archiver.extract.visible_text): found there, it is recorde
 (outside the main text)", so that a quote in a part of the page the extractor leaves out (another
 post on a blog page, a boxed table) does not read missing from the first capture on.
 
-`record_checks` runs inside the capture's transaction (through the plugin hook);
+`record_checks_many` runs inside the transaction that stores a batch of captures (through the plugin hook);
 `backfill_checks` checks new citations against the captures their source already has, so a
 citation added after its page was captured (or deleted) is judged at once.
 """
@@ -32,10 +32,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archiver.extract import visible_text
-from archiver.models import Blob, Capture, Source
+from archiver.models import Capture, Source
 from archiver.quotes import MISSING, QuoteMatch, check_quote_on_page
 from archiver.readdb import chunks
-from archiver.store import MissingBlob, decompress, get_blob
+from archiver.store import MissingBlob, get_blob, get_texts
 from evidence import LIVE_GOOD
 from evidence.models import Citation, QuoteCheck
 
@@ -118,14 +118,10 @@ def _row(citation_id: int, capture_id: int, match: QuoteMatch) -> QuoteCheck:
     )
 
 
-def record_checks(session: Session, source: Source, capture: Capture, text: str) -> list[QuoteCheck]:
-    """Check every quoted citation of `source` against a freshly stored capture; returns the rows added."""
-    return record_checks_many(session, [(source, capture, text)])
-
-
 def record_checks_many(session: Session, stored: list[tuple[Source, Capture, str]]) -> list[QuoteCheck]:
-    """record_checks for a batch of (source, capture, text), looking up the batch's citations in
-    one query per 500 sources (a pass stores its captures in batches, most of them uncited)."""
+    """Check every quoted citation of each source against its freshly stored capture, for a batch
+    of (source, capture, text); returns the rows added. The batch's citations are looked up in one
+    query per 500 sources (a pass stores its captures in batches, most of them uncited)."""
     telling = [(source, capture, text, kind) for source, capture, text in stored
                if (kind := evidence_kind(capture)) is not None]
     ids = sorted({source.id for source, *_ in telling})
@@ -145,17 +141,6 @@ def record_checks_many(session: Session, stored: list[tuple[Source, Capture, str
             rows.append(_row(citation.id, capture.id, match))
     session.add_all(rows)
     return rows
-
-
-def load_texts(session: Session, shas: Iterable[str | None]) -> dict[str, str]:
-    """Extracted texts by SHA-256, fetched in a few IN queries instead of one per capture."""
-    wanted = sorted({sha for sha in shas if sha})
-    texts: dict[str, str] = {}
-    for chunk in chunks(wanted):
-        for blob in session.scalars(select(Blob).where(Blob.sha256.in_(chunk))):
-            data = decompress(blob.data) if blob.codec == "zstd" else blob.data
-            texts[blob.sha256] = data.decode("utf-8")
-    return texts
 
 
 def backfill_checks(session: Session, citations: Iterable[Citation]) -> int:
@@ -186,7 +171,7 @@ def backfill_checks(session: Session, citations: Iterable[Citation]) -> int:
         done.update((row[0], row[1]) for row in session.execute(
             select(QuoteCheck.citation_id, QuoteCheck.capture_id).where(QuoteCheck.citation_id.in_(chunk))
         ))
-    texts = load_texts(session, (c.text_sha256 for c in captures if evidence_kind(c) == "text"))
+    texts = get_texts(session, (c.text_sha256 for c in captures if evidence_kind(c) == "text"), missing_ok=True)
     results: dict[tuple[int, str | None, str | None], QuoteMatch] = {}
     pages = _PageTexts(session)
     checks: list[QuoteCheck] = []

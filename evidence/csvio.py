@@ -577,10 +577,3 @@ def write_csv(rows: list[dict[str, str]], handle, *, bom: bool = False) -> None:
     writer.writeheader()
     writer.writerows({name: protect_cell(value or "") for name, value in row.items()} for row in rows)
 
-
-def export_file(session: Session, path: str | os.PathLike, *, bom: bool = False) -> int:
-    """Write the bibliography to path as UTF-8 CSV; returns the number of rows."""
-    rows = export_rows(session)
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        write_csv(rows, handle, bom=bom)
-    return len(rows)

@@ -32,14 +32,6 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _when(value: datetime | None) -> str:
-    return dates.when(value, utc=True)
-
-
-def _day(value: datetime | None) -> str:
-    return dates.day(value)
-
-
 # --- JSON --------------------------------------------------------------------------------------
 
 
@@ -163,19 +155,19 @@ def _md_quote(text: str) -> str:
 def _state_text(c: CitationReport) -> str:
     text = c.state
     if c.state == "unreachable" and c.unreachable_since:
-        text += f" since {_when(c.unreachable_since)}"
+        text += f" since {dates.when(c.unreachable_since, utc=True)}"
     elif c.state_since:
-        text += f" since {_when(c.state_since)}"
+        text += f" since {dates.when(c.state_since, utc=True)}"
     return text
 
 
 def _quote_status_text(c: CitationReport) -> str:
     if c.quote_status == "present":
-        return f"present (checked {_when(c.quote_checked_at)})"
+        return f"present (checked {dates.when(c.quote_checked_at, utc=True)})"
     if c.quote_status == PRESENT_STATUSES[1]:
-        return f"present (outside the main text; checked {_when(c.quote_checked_at)})"
+        return f"present (outside the main text; checked {dates.when(c.quote_checked_at, utc=True)})"
     if c.quote_status == "missing":
-        since = f" since {_when(c.quote_missing_since)}" if c.quote_missing_since else ""
+        since = f" since {dates.when(c.quote_missing_since, utc=True)}" if c.quote_missing_since else ""
         return f"MISSING{since}"
     return "not checked yet"
 
@@ -183,7 +175,7 @@ def _quote_status_text(c: CitationReport) -> str:
 def _capture_text(ref: CaptureRef) -> str:
     origin = {"live": "live capture", "wayback": "recovered from the Wayback Machine",
               "warc": "imported from a WARC file"}.get(ref.origin, ref.origin)
-    return f"{_when(ref.captured_at)} ({origin}, capture {ref.id})"
+    return f"{dates.when(ref.captured_at, utc=True)} ({origin}, capture {ref.id})"
 
 
 def citation_md(c: CitationReport, number: int) -> str:
@@ -217,7 +209,7 @@ def citation_md(c: CitationReport, number: int) -> str:
     else:
         lines.append("- **Best supporting capture:** none")
     if c.wayback is not None:
-        day = _day(c.wayback.wayback_date or c.wayback.captured_at)
+        day = dates.day(c.wayback.wayback_date or c.wayback.captured_at)
         lines.append(f"- **Wayback Machine:** <{c.wayback.wayback_url}> ({day})")
     lines.append(f"- **Cite as:** {md(c.citation_line)}")
     return "\n".join(lines)
@@ -244,7 +236,7 @@ def report_md(report: Report, *, level: int = 1) -> str:
         parts += [f"**Evidence package (WACZ):** `{md(p.path)}`: {p.captures} captures, {p.size:,} bytes, "
                   f"SHA-256 `{p.sha256}`", ""]
     if level == 1:
-        parts += [f"_Generated {_when(report.generated_at)} by source-archiver._", "", _head_md(report.chain_head)]
+        parts += [f"_Generated {dates.when(report.generated_at, utc=True)} by source-archiver._", "", _head_md(report.chain_head)]
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -259,7 +251,7 @@ def _head_md(head: Head | None) -> str:
 
 def reports_md(reports: list[Report], generated_at: datetime, chain_head: Head | None = None) -> str:
     """Every report in one Markdown document, with an overview table first."""
-    lines = ["# Citation reports", "", f"_Generated {_when(generated_at)} by source-archiver. "
+    lines = ["# Citation reports", "", f"_Generated {dates.when(generated_at, utc=True)} by source-archiver. "
              "Claims at risk come first._", "", _head_md(_head_of(reports, chain_head)), "",
              "| claim | verdict | live | archives only | none | unchecked |",
              "|---|---|---|---|---|---|"]
@@ -331,9 +323,9 @@ def source_link(c: CitationReport) -> str:
     version_url = c.wayback.wayback_url if c.wayback is not None else None
     version_date: str | None
     if c.wayback is not None:
-        version_date = _day(c.wayback.wayback_date or c.wayback.captured_at)
+        version_date = dates.day(c.wayback.wayback_date or c.wayback.captured_at)
     else:
-        version_date = _day(c.best_capture.captured_at) if c.best_capture else None
+        version_date = dates.day(c.best_capture.captured_at) if c.best_capture else None
     attrs = _attrs(href=_web(c.url), data_originalurl=c.url, data_versionurl=_web(version_url),
                    data_versiondate=version_date)
     return f'<a class="source-link"{attrs}>{esc(c.url)}</a>'
@@ -342,7 +334,7 @@ def source_link(c: CitationReport) -> str:
 def _version_link(c: CitationReport) -> str:
     if c.wayback is None:
         return ""
-    date = _day(c.wayback.wayback_date or c.wayback.captured_at)
+    date = dates.day(c.wayback.wayback_date or c.wayback.captured_at)
     attrs = _attrs(href=_web(c.wayback.wayback_url), data_originalurl=c.url, data_versiondate=date)
     return f'<a class="version-link"{attrs}>{esc(c.wayback.wayback_url)}</a> ({esc(date)})'
 
@@ -437,7 +429,7 @@ def _page(title: str, body: str, generated_at: datetime, head: Head | None) -> s
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n{body}\n"
-        f"<footer>Generated {esc(_when(generated_at))} by source-archiver. Source links carry Robust Links "
+        f"<footer>Generated {esc(dates.when(generated_at, utc=True))} by source-archiver. Source links carry Robust Links "
         f"attributes (data-originalurl, data-versionurl, data-versiondate).{_head_html(head)}</footer>\n</body>\n</html>\n"
     )
 

@@ -316,10 +316,6 @@ def _source_captures(
     return last_good, archived, with_wayback
 
 
-def _day(value: datetime | None) -> str:
-    return dates.day(value)
-
-
 def citation_line(title: str | None, publisher: str | None, url: str, accessed: str | None,
                   best: CaptureRef | None, wayback: CaptureRef | None, checked: bool = True) -> str:
     """A ready-to-paste citation: 'Title, Publisher, URL (accessed ...; archived ... at ..., sha256 ...)'."""
@@ -330,9 +326,9 @@ def citation_line(title: str | None, publisher: str | None, url: str, accessed: 
     proof = wayback or best
     if wayback is not None:
         when = wayback.wayback_date or wayback.captured_at
-        archived = f"archived {_day(when)} at {wayback.wayback_url}"
+        archived = f"archived {dates.day(when)} at {wayback.wayback_url}"
     elif best is not None:
-        archived = f"captured {_day(best.captured_at)}"
+        archived = f"captured {dates.day(best.captured_at)}"
     elif checked:
         archived = "no archived copy with the quote"
     else:

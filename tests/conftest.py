@@ -1,4 +1,5 @@
-"""Shared fixtures: loopback web sites, real database files (SQLite, or PostgreSQL when configured)."""
+"""Shared fixtures: loopback web sites, a fake Wayback Machine, real database files (SQLite, or
+PostgreSQL when configured) and sessions on them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from archiver.cli import main
 from archiver.config import Config
+from tests.fake_wayback import FakeWayback
 from tests.siteserver import Site
 
 PG_URL = os.environ.get("ARCHIVER_TEST_DATABASE_URL")
@@ -103,17 +105,33 @@ def config(sqlite_url):
     return cfg
 
 
-def make_cli(tmp_path, monkeypatch, db_url: str | None = None):
+@pytest.fixture
+def sessions(config):
+    """Sessions on the test's database (config.database.url), created at the newest migration."""
+    from archiver.db import open_database
+
+    return open_database(config.database.url)
+
+
+@pytest.fixture
+def fake():
+    """A fake Wayback Machine on loopback speaking the real protocols (tests/fake_wayback.py)."""
+    service = FakeWayback().start()
+    yield service
+    service.stop()
+
+
+def make_cli(tmp_path, monkeypatch, db_url: str | None = None, *, sections: dict[str, str] | None = None):
     """`archiver --config <tmp config.toml> ...` on a fresh SQLite file (or on `db_url`); loopback
-    allowed, Wayback off."""
+    allowed, Wayback off, unless `sections` (name -> the section's lines) says otherwise."""
     db_url = db_url or f"sqlite:///{tmp_path / 'archive.db'}"
+    chosen = {"fetch": "allow_private_addresses = true\nper_host_delay = 0.0\ntimeout = 3.0\ntotal_timeout = 5.0\n",
+              "capture": "extract_workers = 1\n", "wayback": "enabled = false\n"} | (sections or {})
     config = tmp_path / "config.toml"
-    config.write_text(
-        f'[database]\nurl = "{db_url}"\n[fetch]\nallow_private_addresses = true\nper_host_delay = 0.0\n'
-        "timeout = 3.0\ntotal_timeout = 5.0\n[capture]\nextract_workers = 1\n[wayback]\nenabled = false\n",
-        encoding="utf-8",
-    )
-    monkeypatch.delenv("ARCHIVER_DATABASE_URL", raising=False)
+    config.write_text(f'[database]\nurl = "{db_url}"\n' + "".join(f"[{name}]\n{lines}" for name, lines in chosen.items()),
+                      encoding="utf-8")
+    for name in ("ARCHIVER_DATABASE_URL", "ARCHIVER_WAYBACK_ACCESS_KEY", "ARCHIVER_WAYBACK_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
     runner = CliRunner()
 
     def invoke(*args, **kwargs):

@@ -194,6 +194,13 @@ class FakeWayback:
         wayback.access_key = self.access_key if keys else ""
         wayback.secret_key = self.secret_key if keys else ""
 
+    def config_toml(self) -> str:
+        """The [wayback] section of a config.toml pointing at this fake, paced and backed off for tests."""
+        base = self.base_url
+        return (f'save_url = "{base}/save"\nstatus_url = "{base}/save/status"\ncdx_url = "{base}/cdx/search/cdx"\n'
+                f'availability_url = "{base}/wayback/available"\nreplay_url = "{base}/web"\n'
+                "max_per_minute = 6000.0\nbackoff_base = 0.05\nbackoff_max = 0.5\ntimeout = 5.0\n")
+
     # --- programming ------------------------------------------------------------------
 
     def add_snapshot(self, url: str, body: bytes | str, timestamp: str, *, status: int = 200,

@@ -41,11 +41,6 @@ def page(first: str, title: str = "Camera deal signed") -> str:
 
 
 @pytest.fixture
-def sessions(config):
-    return open_database(config.database.url)
-
-
-@pytest.fixture
 def both_sessions(config, db_url):
     """Sessions on SQLite, and on PostgreSQL too when ARCHIVER_TEST_DATABASE_URL is set."""
     config.database.url = db_url
@@ -241,59 +236,49 @@ def test_markdown_and_html_escape_what_they_show(site, config, sessions):
     assert '<p class="claim" lang="zh">' in page_html
 
 
-def test_wayback_copies_appear_in_the_report_and_citation_line(site, config, sessions):
-    fake_wayback = pytest.importorskip("tests.fake_wayback")
+def test_wayback_copies_appear_in_the_report_and_citation_line(site, config, sessions, fake):
     from archiver import wayback_queue as wq
 
-    fake = fake_wayback.FakeWayback().start()
-    try:
-        fake.configure(config.wayback)
-        config.wayback.max_per_minute = 60000.0
-        config.wayback.poll_interval = 0.02
-        config.wayback.timeout = 3.0
-        url = site.set("/deal.html", page(WITH_QUOTE))
-        make_claim(sessions, "deal", [(url, QUOTE)])
-        run_pass(config, sessions, everything=True)
-        wq.drain(config, sessions)
-        capture = captures_of(sessions, url)[0]
-        assert capture.wayback_url is None, "the sealed capture row is not edited"
-        with sessions() as session:
-            wayback_url, stamp = wayback_copies(Reader.of_session(session), [capture.id])[capture.id]
-        assert wayback_url.startswith(fake.base_url) and len(stamp) == 14
-        c = report_of(sessions, "deal").citations[0]
-        assert c.wayback.wayback_url == wayback_url and c.wayback.id == capture.id
-        day = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
-        assert f"archived {day} at {wayback_url}, sha256 {capture.body_sha256[:16]}…" in c.citation_line
-        link = render.source_link(c)
-        assert f'data-versionurl="{wayback_url}"' in link and f'data-versiondate="{day}"' in link
-    finally:
-        fake.stop()
+    fake.configure(config.wayback)
+    config.wayback.max_per_minute = 60000.0
+    config.wayback.poll_interval = 0.02
+    config.wayback.timeout = 3.0
+    url = site.set("/deal.html", page(WITH_QUOTE))
+    make_claim(sessions, "deal", [(url, QUOTE)])
+    run_pass(config, sessions, everything=True)
+    wq.drain(config, sessions)
+    capture = captures_of(sessions, url)[0]
+    assert capture.wayback_url is None, "the sealed capture row is not edited"
+    with sessions() as session:
+        wayback_url, stamp = wayback_copies(Reader.of_session(session), [capture.id])[capture.id]
+    assert wayback_url.startswith(fake.base_url) and len(stamp) == 14
+    c = report_of(sessions, "deal").citations[0]
+    assert c.wayback.wayback_url == wayback_url and c.wayback.id == capture.id
+    day = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}"
+    assert f"archived {day} at {wayback_url}, sha256 {capture.body_sha256[:16]}…" in c.citation_line
+    link = render.source_link(c)
+    assert f'data-versionurl="{wayback_url}"' in link and f'data-versiondate="{day}"' in link
 
 
-def test_a_page_recovered_from_the_wayback_machine_counts_as_archive_support(site, config, sessions):
-    fake_wayback = pytest.importorskip("tests.fake_wayback")
+def test_a_page_recovered_from_the_wayback_machine_counts_as_archive_support(site, config, sessions, fake):
     from archiver import recover as rc
 
-    fake = fake_wayback.FakeWayback().start()
-    try:
-        fake.configure(config.wayback)
-        config.wayback.timeout = 3.0
-        url = site.set("/gone.html", "<html><body><h1>Not Found</h1></body></html>", status=404)
-        fake.add_snapshot(url, page(WITH_QUOTE), "20190503120000")
-        make_claim(sessions, "gone", [(url, QUOTE)])
-        config.wayback.enabled = False
-        run_pass(config, sessions, everything=True)
-        assert report_of(sessions, "gone").citations[0].support in ("none", "unchecked")
-        config.wayback.enabled = True
-        with sessions() as session:
-            source_id = session.scalars(select(Source.id)).one()
-        rc.recover_source(config, sessions, source_id)
-        c = report_of(sessions, "gone").citations[0]
-        assert (c.support, c.best_capture.origin) == ("archive", "wayback")
-        assert c.wayback is not None and "/web/20190503120000" in c.wayback.wayback_url
-        assert "archived 2019-05-03 at" in c.citation_line
-    finally:
-        fake.stop()
+    fake.configure(config.wayback)
+    config.wayback.timeout = 3.0
+    url = site.set("/gone.html", "<html><body><h1>Not Found</h1></body></html>", status=404)
+    fake.add_snapshot(url, page(WITH_QUOTE), "20190503120000")
+    make_claim(sessions, "gone", [(url, QUOTE)])
+    config.wayback.enabled = False
+    run_pass(config, sessions, everything=True)
+    assert report_of(sessions, "gone").citations[0].support in ("none", "unchecked")
+    config.wayback.enabled = True
+    with sessions() as session:
+        source_id = session.scalars(select(Source.id)).one()
+    rc.recover_source(config, sessions, source_id)
+    c = report_of(sessions, "gone").citations[0]
+    assert (c.support, c.best_capture.origin) == ("archive", "wayback")
+    assert c.wayback is not None and "/web/20190503120000" in c.wayback.wayback_url
+    assert "archived 2019-05-03 at" in c.citation_line
 
 
 def test_report_queries_do_not_grow_with_the_number_of_citations(site, config, both_sessions):

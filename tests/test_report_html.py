@@ -17,7 +17,6 @@ from archiver.readdb import Reader
 from evidence import render
 from evidence.claims import Target, add_claim, cite
 from evidence.report import all_reports, claim_report
-from tests.fake_wayback import FakeWayback
 
 # Their pages are served on loopback: in these tests, those count as public for the Wayback Machine.
 pytestmark = pytest.mark.usefixtures("loopback_is_public")
@@ -57,33 +56,29 @@ def chromium():
     return CHROMIUM
 
 
-def test_html_report_renders_in_chromium_with_robust_links(chromium, site, config, tmp_path):
-    fake = FakeWayback().start()
-    try:
-        fake.configure(config.wayback)
-        replay = fake.base_url + "/web/"
-        config.wayback.max_per_minute = 60000.0
-        config.wayback.poll_interval = 0.02
-        config.wayback.timeout = 3.0
-        sessions = open_database(config.database.url)
-        en = site.set("/deal.html", EN.format(n="1,200"))
-        zh = site.set("/zh.html", ZH.encode("gbk"), content_type="text/html")
-        with sessions.begin() as session:
-            add_claim(session, "示例视觉在北门市安装了1200台摄像头 <b>not bold</b>", claim_id="cams")
-            cite(session, Target(claim_id="cams"), en, quote="the installation of 1,200 high-definition cameras",
-                 title="Camera deal", publisher="Example News", accessed="2019-04-20")
-            cite(session, Target(claim_id="cams"), zh, quote="共安装高清摄像头1200台", lang="zh",
-                 title="视频监控建设项目公告", publisher="北门市公安局")
-        run_pass(config, sessions, everything=True)
-        wq.drain(config, sessions)
-        site.set("/deal.html", EN.format(n="1,800"))
-        config.wayback.enabled = False
-        run_pass(config, sessions, everything=True)
-        with sessions() as session:
-            report = claim_report(Reader.of_session(session), "cams")
-            everything = all_reports(Reader.of_session(session))
-    finally:
-        fake.stop()
+def test_html_report_renders_in_chromium_with_robust_links(chromium, site, config, tmp_path, fake):
+    fake.configure(config.wayback)
+    replay = fake.base_url + "/web/"
+    config.wayback.max_per_minute = 60000.0
+    config.wayback.poll_interval = 0.02
+    config.wayback.timeout = 3.0
+    sessions = open_database(config.database.url)
+    en = site.set("/deal.html", EN.format(n="1,200"))
+    zh = site.set("/zh.html", ZH.encode("gbk"), content_type="text/html")
+    with sessions.begin() as session:
+        add_claim(session, "示例视觉在北门市安装了1200台摄像头 <b>not bold</b>", claim_id="cams")
+        cite(session, Target(claim_id="cams"), en, quote="the installation of 1,200 high-definition cameras",
+             title="Camera deal", publisher="Example News", accessed="2019-04-20")
+        cite(session, Target(claim_id="cams"), zh, quote="共安装高清摄像头1200台", lang="zh",
+             title="视频监控建设项目公告", publisher="北门市公安局")
+    run_pass(config, sessions, everything=True)
+    wq.drain(config, sessions)
+    site.set("/deal.html", EN.format(n="1,800"))
+    config.wayback.enabled = False
+    run_pass(config, sessions, everything=True)
+    with sessions() as session:
+        report = claim_report(Reader.of_session(session), "cams")
+        everything = all_reports(Reader.of_session(session))
 
     single = tmp_path / "report.html"
     single.write_text(render.report_html(report), encoding="utf-8")

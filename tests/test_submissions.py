@@ -9,49 +9,23 @@ import io
 import json
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from archiver import submissions
-from archiver.cli import main
 from archiver.db import open_database
 from archiver.models import Source, WaybackJob
-from tests.fake_wayback import FakeWayback
+from tests.conftest import make_cli
 
 PAGE = ("<html><head><title>Notice</title></head><body><article><p>The bureau published notice {n} "
         "on the procurement of cameras for the city police.</p></article></body></html>")
 
 
 @pytest.fixture
-def fake():
-    service = FakeWayback().start()
-    yield service
-    service.stop()
-
-
-@pytest.fixture
 def cli(tmp_path, fake, monkeypatch):
     """`archiver --config <config with private addresses allowed, pointing at the fake> ...`."""
-    db = tmp_path / "archive.db"
-    base = fake.base_url
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{db}"\n'
-        "[fetch]\nallow_private_addresses = true\nper_host_delay = 0.0\ntimeout = 3.0\ntotal_timeout = 5.0\n"
-        "[capture]\nextract_workers = 1\n[verdict]\nprobe_not_found = false\n"
-        f'[wayback]\nsave_url = "{base}/save"\nstatus_url = "{base}/save/status"\ncdx_url = "{base}/cdx/search/cdx"\n'
-        f'availability_url = "{base}/wayback/available"\nreplay_url = "{base}/web"\n'
-        "max_per_minute = 6000.0\nbackoff_base = 0.05\nbackoff_max = 0.5\ntimeout = 5.0\n",
-        encoding="utf-8",
-    )
-    for name in ("ARCHIVER_DATABASE_URL", "ARCHIVER_WAYBACK_ACCESS_KEY", "ARCHIVER_WAYBACK_SECRET_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, ["--config", str(config), *args], catch_exceptions=False)
-
-    invoke.sessions = open_database(f"sqlite:///{db}")
+    invoke = make_cli(tmp_path, monkeypatch, sections={"verdict": "probe_not_found = false\n",
+                                                      "wayback": fake.config_toml()})
+    invoke.sessions = open_database(invoke.db_url)
     return invoke
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from archiver import dates
 from archiver import recover as rc
 from archiver import wayback as wb
 from archiver import wayback_queue as wq
@@ -24,20 +25,12 @@ from archiver.integrity import verify_store
 from archiver.models import Capture, ChainEvent, WaybackJob, utcnow
 from archiver.readdb import Reader
 from archiver.sources import add_source
-from tests.fake_wayback import FakeWayback
 
 PAGE = "<html><head><title>Notice {n}</title></head><body><article><p>Notice number {n} of the bureau.</p></article></body></html>"
 
 
 @pytest.fixture
-def fake():
-    service = FakeWayback().start()
-    yield service
-    service.stop()
-
-
-@pytest.fixture
-def setup(config, fake):
+def setup(config, fake, sessions):
     """Config pointing at the fake (anonymous, fast pace, short back-off) and an open database."""
     fake.configure(config.wayback)
     config.wayback.max_per_minute = 60000.0
@@ -46,7 +39,7 @@ def setup(config, fake):
     config.wayback.poll_interval = 0.02
     config.wayback.poll_timeout = 5.0
     config.wayback.timeout = 3.0
-    return config, open_database(config.database.url)
+    return config, sessions
 
 
 class FakeClock:
@@ -415,7 +408,7 @@ def test_the_daily_cap_counts_todays_copy_as_done(site, setup, fake):
     config, sessions = setup
     fake.configure(config.wayback, keys=True)
     url = site.set("/busy.html", PAGE.format(n=9))
-    fake.add_snapshot(url, PAGE.format(n=9), wb.wayback_timestamp(utcnow() - timedelta(hours=2)))
+    fake.add_snapshot(url, PAGE.format(n=9), dates.wayback_timestamp(utcnow() - timedelta(hours=2)))
     fake.daily_cap = 0
     queue(sessions, [url])
     summary = wq.drain(config, sessions)
@@ -429,8 +422,8 @@ def test_anonymous_if_not_archived_within_skips_recent_copies(site, setup, fake)
     config, sessions = setup
     config.wayback.if_not_archived_within = "2d"
     fresh, old = site.set("/fresh.html", "<p>f</p>"), site.set("/old.html", "<p>o</p>")
-    fake.add_snapshot(fresh, "<p>f</p>", wb.wayback_timestamp(utcnow() - timedelta(days=1)))
-    fake.add_snapshot(old, "<p>o</p>", wb.wayback_timestamp(utcnow() - timedelta(days=5)))
+    fake.add_snapshot(fresh, "<p>f</p>", dates.wayback_timestamp(utcnow() - timedelta(days=1)))
+    fake.add_snapshot(old, "<p>o</p>", dates.wayback_timestamp(utcnow() - timedelta(days=5)))
     queue(sessions, [fresh, old])
     summary = wq.drain(config, sessions)
     assert summary.done == 2 and summary.submitted == 1
@@ -447,7 +440,7 @@ def test_a_job_left_running_by_a_dead_drain_is_not_saved_twice(site, setup, fake
         job = session.get(WaybackJob, job_id)
         job.status, job.lease_owner = "running", "gone-host:999999:abcdef"
         job.lease_expires_at, job.updated_at = claimed_at - timedelta(seconds=1), claimed_at
-    fake.add_snapshot(url, PAGE.format(n=7), wb.wayback_timestamp(claimed_at + timedelta(seconds=2)))
+    fake.add_snapshot(url, PAGE.format(n=7), dates.wayback_timestamp(claimed_at + timedelta(seconds=2)))
     summary = wq.drain(config, sessions)
     assert summary.done == 1 and summary.submitted == 0
     assert fake.save_requests[url] == 0

@@ -16,19 +16,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, select, text, update
 
-from archiver import plugins, submissions
+from archiver import dates, plugins, submissions
 from archiver import recover as rc
-from archiver import wayback as wb
 from archiver import wayback_queue as wq
 from archiver.capture import run_pass
-from archiver.db import open_database
 from archiver.events import wayback_copies
 from archiver.models import Capture, Source, WaybackJob, utcnow
 from archiver.quotes import check_quote
 from archiver.readdb import Reader
 from archiver.sources import add_source
 from archiver.store import get_blob, get_text
-from tests.fake_wayback import FakeWayback
 
 # Their pages are served on loopback: in these tests, those count as public for the Wayback Machine.
 pytestmark = pytest.mark.usefixtures("loopback_is_public")
@@ -49,14 +46,7 @@ def article(n: int, lead: str = "") -> str:
 
 
 @pytest.fixture
-def fake():
-    service = FakeWayback().start()
-    yield service
-    service.stop()
-
-
-@pytest.fixture
-def wired(config, fake):
+def wired(config, fake, sessions):
     """Config with Wayback submissions on, pointing at the fake; and an open database."""
     fake.configure(config.wayback)
     config.wayback.max_per_minute = 60000.0
@@ -65,7 +55,7 @@ def wired(config, fake):
     config.wayback.poll_interval = 0.02
     config.wayback.timeout = 5.0
     config.verdict.probe_not_found = False
-    return config, open_database(config.database.url)
+    return config, sessions
 
 
 def track(sessions, urls) -> None:
@@ -90,7 +80,7 @@ def captured_and_saved(sessions, config, urls) -> None:
 
 def age_copies(sessions, config, urls) -> None:
     """Make the Wayback copies of `urls` older than resubmit_after_days."""
-    old = wb.wayback_timestamp(utcnow() - timedelta(days=config.wayback.resubmit_after_days + 1))
+    old = dates.wayback_timestamp(utcnow() - timedelta(days=config.wayback.resubmit_after_days + 1))
     with sessions.begin() as session:
         session.execute(update(WaybackJob).where(WaybackJob.url.in_(urls)).values(wayback_timestamp=old))
         session.execute(update(Capture).where(Capture.requested_url.in_(urls)).values(wayback_timestamp=old))
@@ -342,7 +332,7 @@ def test_recovery_without_a_date_takes_the_newest_copy_before_the_deletion(site,
     with sessions() as session:
         source = session.scalar(select(Source).where(Source.url == url))
         assert source.state == "deleted" and source.last_good_capture_id is None
-        after_deletion = wb.wayback_timestamp(source.state_since + timedelta(days=1))
+        after_deletion = dates.wayback_timestamp(source.state_since + timedelta(days=1))
     fake.add_snapshot(url, article(9), "20180301000000")
     fake.add_snapshot(url, article(9, lead="Second edition of the plan."), "20190301000000")
     fake.add_snapshot(url, "<html><body>Page not found</body></html>", after_deletion)

@@ -96,6 +96,7 @@ class App:
     @property
     def database(self) -> str:
         """The database in use, as shown to people (password masked), and where that setting came from."""
+        from archiver.readdb import sqlite_file
         from archiver.redact import mask_url
 
         path = sqlite_file(self.config.database.url)
@@ -104,6 +105,8 @@ class App:
 
     def missing_file(self) -> str | None:
         """The SQLite file of the configured database when it does not exist yet, else None."""
+        from archiver.readdb import sqlite_file
+
         path = sqlite_file(self.config.database.url)
         return path if path and not os.path.exists(path) else None
 
@@ -130,21 +133,6 @@ class App:
             fail(str(exc))
         with db:
             yield db
-
-
-def sqlite_file(url: str) -> str | None:
-    """The absolute path of a SQLite database URL's file (a bare path counts), else None."""
-    from urllib.parse import unquote
-
-    if "://" not in url:
-        url = f"sqlite:///{url}"
-    scheme, _, rest = url.partition("://")
-    if scheme.split("+", 1)[0].lower() != "sqlite":
-        return None
-    path = unquote(rest.partition("?")[0])
-    if not path.startswith("/") or path in ("/", "/:memory:"):
-        return None
-    return os.path.abspath(path[1:])
 
 
 def database_origin(config: Config) -> str:

@@ -32,11 +32,6 @@ STATUS_COLUMNS = ("state", "since", "last checked", "next due", "every", "captur
 NOTE_MIN = 20
 
 
-def when(value: datetime | str | None) -> str:
-    """A moment as every command shows it (archiver.dates)."""
-    return dates.when(value)
-
-
 def ago(value: datetime | None) -> str:
     """'3 days' style duration since `value`."""
     if value is None:
@@ -304,7 +299,7 @@ def every(hours: float) -> str:
 
 def _note(row) -> str:
     if row.untracked_at:
-        return f"untracked since {when(row.untracked_at)}: {row.untracked_reason or ''}".rstrip(": ")
+        return f"untracked since {dates.when(row.untracked_at)}: {row.untracked_reason or ''}".rstrip(": ")
     note = row.last_error or (row.state_reason if row.state not in ("unchanged", "new") else "") or ""
     if row.state == "unreachable" and row.unreachable_since:
         note = f"unreachable for {ago(row.unreachable_since)}: {note}"
@@ -342,8 +337,8 @@ def status_lines(rows, width: int | None, default_interval_hours: float = 24.0) 
     Not a rich Table: rich takes ~1 ms a row to measure and render one, longer than the rest of
     `archiver status` together for the default 200 rows; one line per source also keeps the
     output greppable (`archiver status --all | grep gov.cn`)."""
-    cells = [(row.state, when(row.state_since), when(row.last_checked),
-              "untracked" if row.untracked_at else when(row.next_due), every(row.interval(default_interval_hours)),
+    cells = [(row.state, dates.when(row.state_since), dates.when(row.last_checked),
+              "untracked" if row.untracked_at else dates.when(row.next_due), every(row.interval(default_interval_hours)),
               str(row.captures), row.url) for row in rows]
     widths = [max([len(name), *(len(c[i]) for c in cells)]) for i, name in enumerate(STATUS_COLUMNS[:-1])]
     lead = sum(widths) + 2 * len(widths)
@@ -457,14 +452,15 @@ def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id:
     if source.state_reason:
         console.print(f"  {escape(source.state_reason)}", highlight=False)
     if source.untracked_at:
-        console.print(f"  untracked since {when(source.untracked_at)}: {escape(source.untracked_reason or '')}", highlight=False)
+        console.print(f"  untracked since {dates.when(source.untracked_at)}: {escape(source.untracked_reason or '')}",
+                      highlight=False)
     table = Table(header_style="bold")
     for name in ("id", "captured (UTC)", "origin", "status", "verdict", "body sha256", "size", "reason / error"):
         keep = name not in ("reason / error",)
         table.add_column(name, overflow="fold", no_wrap=keep)
     for c in captures:
         table.add_row(
-            str(c.id), when(c.started_at), c.origin, str(c.status_code or "-"), c.verdict or "failed",
+            str(c.id), dates.when(c.started_at), c.origin, str(c.status_code or "-"), c.verdict or "failed",
             (c.body_sha256 or "-")[:16], str(c.body_size or "-"), escape(c.error or c.verdict_reason or ""),
         )
     print_table(console, table)
@@ -501,7 +497,7 @@ def runs(app: App, limit: int, as_json: bool) -> None:
         verdicts = ", ".join(f"{v} {k}" for k, v in sorted(r["counts"].items()) if k not in ("total", "new_bodies"))
         problems = str(r["errors"]) + (f"; {escape(r['error'])}" if r["error"] else "")
         status = f"[yellow]{r['status']}[/]" if r["status"] == "interrupted" else r["status"]
-        table.add_row(str(r["id"]), when(r["started_at"]), when(r["ended_at"]), status, escape(r["trigger"] or ""),
+        table.add_row(str(r["id"]), dates.when(r["started_at"]), dates.when(r["ended_at"]), status, escape(r["trigger"] or ""),
                       str(r["counts"].get("total", "-")), verdicts, problems)
     print_table(console, table)
 
@@ -648,7 +644,7 @@ def _purge(app: App, url: str, reason: str | None, yes: bool, actor: str | None,
             print_json({**plan.as_json(), "purged": False})
         else:
             click.echo(f"would remove {plan.captures} capture(s) of {plan.url}"
-                       + (f", made {when(plan.first)} to {when(plan.last)} UTC" if plan.captures else ""))
+                       + (f", made {dates.when(plan.first)} to {dates.when(plan.last)} UTC" if plan.captures else ""))
         fail("nothing removed: add --yes to purge them (the removal is written in the chain)")
     try:
         with app.sessions.begin() as session:
