@@ -17,6 +17,7 @@ from archiver.db import open_database
 from archiver.models import Capture, Run, Source
 from archiver.sources import add_source
 from archiver.store import get_blob, get_text
+from tests.processes import children
 
 ARTICLE = """<html><head><title>{title}</title></head><body>
 <nav><a href="/">Home</a> <a href="/news">News</a></nav>
@@ -287,20 +288,6 @@ def test_a_failing_store_ends_the_pass_instead_of_hanging(site, config, monkeypa
         assert leased == 0, "the sources are given back for the next pass"
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    stat = handle.read()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(b")") + 2:].split()[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
 def _running(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
@@ -322,7 +309,7 @@ def test_extraction_workers_exit_when_the_pass_is_killed(site, tmp_path):
         pool: list[int] = []
         deadline = time.time() + 30
         while time.time() < deadline and len(pool) < 2:
-            pool = [grandchild for child in _children(proc.pid) for grandchild in _children(child)]
+            pool = [grandchild for child in children(proc.pid) for grandchild in children(child)]
             time.sleep(0.1)
         assert len(pool) >= 2, "the pass started its extraction workers"
         proc.send_signal(signal.SIGKILL)

@@ -10,6 +10,7 @@ import pytest
 from archiver.blobs import pack
 from archiver.pool import imported_modules, make_pool
 from archiver.tasks import extract_and_pack
+from tests.processes import descendants
 
 HEAVY = ("sqlalchemy", "httpx", "httpcore", "archiver.capture", "archiver.models", "archiver.store", "alembic")
 
@@ -251,30 +252,9 @@ def _runs(sessions) -> int:
         return session.scalar(select(func.count()).select_from(Run).where(Run.status == "finished")) or 0
 
 
-def _descendants(pid: int) -> list[int]:
-    import os
-
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    stat = handle.read()
-            except OSError:
-                continue
-            parent = int(stat[stat.rindex(b")") + 2:].split()[1])
-            children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def _extraction_processes(pid: int) -> set[int]:
     """The fork server and workers under `pid`: processes whose command line names the fork server."""
-    return {child for child in _descendants(pid) if b"forkserver" in _cmdline(child)}
+    return {child for child in descendants(pid) if b"forkserver" in _cmdline(child)}
 
 
 def _cmdline(pid: int) -> bytes:
