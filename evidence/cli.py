@@ -9,15 +9,21 @@ commands need (the ORM, the CSV reader, the report renderers, rich) is imported 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
+from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from evidence import CATEGORIES, EvidenceError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 pass_app = click.pass_obj
 
@@ -38,7 +44,7 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-def fail(message: str, code: int = 1):
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line error and exit with `code` (see archiver.cli.app.fail)."""
     from archiver.cli.app import fail as archiver_fail
 
@@ -51,6 +57,17 @@ def print_json(data) -> None:
 
     archiver_print_json(data)
 
+
+
+@contextlib.contextmanager
+def _changing(app) -> Iterator[Session]:
+    """The transaction of a command that changes evidence: an EvidenceError (an unknown id, a bad
+    value) ends the command as a usage error, exit 2, with nothing changed."""
+    try:
+        with app.sessions.begin() as session:
+            yield session
+    except EvidenceError as exc:
+        fail(str(exc), code=2)
 
 @click.group()
 def claim() -> None:
@@ -67,12 +84,9 @@ def claim_add(app, text: str, claim_id: str | None, tags: tuple[str, ...], as_js
     """Add a claim with TEXT. Adding the same claim again changes nothing."""
     from evidence.claims import add_claim
 
-    try:
-        with app.sessions.begin() as session:
-            item, created = add_claim(session, text, claim_id=claim_id, tags=tags)
-            data = {"id": item.id, "text": item.text, "tags": list(item.tags or []), "created": created}
-    except EvidenceError as exc:
-        fail(str(exc), code=2)
+    with _changing(app) as session:
+        item, created = add_claim(session, text, claim_id=claim_id, tags=tags)
+        data = {"id": item.id, "text": item.text, "tags": list(item.tags or []), "created": created}
     if as_json:
         print_json(data)
     else:
@@ -117,11 +131,8 @@ def claim_edit(app, claim_id: str, text: str | None, tags: tuple[str, ...], no_t
 
     if text is None and not tags and not no_tags:
         fail("nothing to change: give --text, --tag or --no-tags", code=2)
-    try:
-        with app.sessions.begin() as session:
-            edit_claim(session, claim_id, text=text, tags=[] if no_tags else (list(tags) if tags else None))
-    except EvidenceError as exc:
-        fail(str(exc), code=2)
+    with _changing(app) as session:
+        edit_claim(session, claim_id, text=text, tags=[] if no_tags else (list(tags) if tags else None))
     _console().print(f"changed: claim {escape(claim_id)}", highlight=False)
 
 
@@ -135,11 +146,8 @@ def claim_remove(app, claim_id: str, with_citations: bool, as_json: bool) -> Non
     --with-citations. Sources and captures are never removed by this."""
     from evidence.claims import remove_claim
 
-    try:
-        with app.sessions.begin() as session:
-            data = remove_claim(session, claim_id, with_citations=with_citations)
-    except EvidenceError as exc:
-        fail(str(exc), code=2)
+    with _changing(app) as session:
+        data = remove_claim(session, claim_id, with_citations=with_citations)
     if as_json:
         print_json(data)
     else:
@@ -172,12 +180,9 @@ def datapoint_add(app, entity, country, category, place, latitude, longitude, da
     from evidence.claims import DataPointInput, add_datapoint
 
     fields = DataPointInput(entity, country, category, place, latitude, longitude, date, description, claim_id)
-    try:
-        with app.sessions.begin() as session:
-            point, created = add_datapoint(session, fields, datapoint_id=datapoint_id)
-            data = {"id": point.id, "created": created}
-    except EvidenceError as exc:
-        fail(str(exc), code=2)
+    with _changing(app) as session:
+        point, created = add_datapoint(session, fields, datapoint_id=datapoint_id)
+        data = {"id": point.id, "created": created}
     if as_json:
         print_json(data)
     else:
@@ -234,12 +239,9 @@ def datapoint_edit(app, datapoint_id, entity, country, category, place, latitude
                "longitude": longitude, "date": date, "description": description, "claim_id": claim_id}
     if all(v is None for v in changes.values()):
         fail("nothing to change: give at least one field", code=2)
-    try:
-        with app.sessions.begin() as session:
-            point = edit_datapoint(session, datapoint_id, changes)
-            data = {k: getattr(point, k) for k in ("id", *changes)}
-    except EvidenceError as exc:
-        fail(str(exc), code=2)
+    with _changing(app) as session:
+        point = edit_datapoint(session, datapoint_id, changes)
+        data = {k: getattr(point, k) for k in ("id", *changes)}
     if as_json:
         print_json(data)
     else:
@@ -255,11 +257,8 @@ def datapoint_remove(app, datapoint_id: str, with_citations: bool, as_json: bool
     """Delete a data point; one with citations needs --with-citations."""
     from evidence.claims import remove_datapoint
 
-    try:
-        with app.sessions.begin() as session:
-            data = remove_datapoint(session, datapoint_id, with_citations=with_citations)
-    except EvidenceError as exc:
-        fail(str(exc), code=2)
+    with _changing(app) as session:
+        data = remove_datapoint(session, datapoint_id, with_citations=with_citations)
     if as_json:
         print_json(data)
     else:
@@ -307,19 +306,16 @@ def cite_add(app, target: str, url: str, quote, accessed, note, lang, title, pub
     from evidence.claims import cite, resolve_target
     from evidence.report import quote_status
 
-    try:
-        with app.sessions.begin() as session:
-            resolved = resolve_target(session, target)
-            result = cite(session, resolved, url, quote=quote, accessed=accessed, note=note, lang=lang, title=title,
-                          publisher=publisher)
-            status = quote_status(Reader.of_session(session), result.citation.id) if result.citation.quote else None
-            data = {
-                "citation_id": result.citation.id, "claim_id": resolved.claim_id, "datapoint_id": resolved.datapoint_id,
-                "url": result.source.url, "created": result.created, "source_created": result.source_created,
-                "updated": result.updated, "quote_status": status,
-            }
-    except EvidenceError as exc:
-        fail(str(exc), code=2)
+    with _changing(app) as session:
+        resolved = resolve_target(session, target)
+        result = cite(session, resolved, url, quote=quote, accessed=accessed, note=note, lang=lang, title=title,
+                      publisher=publisher)
+        status = quote_status(Reader.of_session(session), result.citation.id) if result.citation.quote else None
+        data = {
+            "citation_id": result.citation.id, "claim_id": resolved.claim_id, "datapoint_id": resolved.datapoint_id,
+            "url": result.source.url, "created": result.created, "source_created": result.source_created,
+            "updated": result.updated, "quote_status": status,
+        }
     if as_json:
         print_json(data)
         return
@@ -377,13 +373,10 @@ def cite_edit(app, citation_id: int, quote, accessed, note, target, as_json: boo
 
     if quote is None and accessed is None and note is None and target is None:
         fail("nothing to change: give --quote, --accessed, --note or --for", code=2)
-    try:
-        with app.sessions.begin() as session:
-            resolved = resolve_target(session, target) if target else None
-            citation, changed = edit_citation(session, citation_id, quote=quote, accessed=accessed, note=note,
-                                              target=resolved)
-    except EvidenceError as exc:
-        fail(str(exc), code=2)
+    with _changing(app) as session:
+        resolved = resolve_target(session, target) if target else None
+        citation, changed = edit_citation(session, citation_id, quote=quote, accessed=accessed, note=note,
+                                          target=resolved)
     if as_json:
         print_json({"citation_id": citation_id, "changed": changed})
     else:
@@ -400,11 +393,8 @@ def cite_remove(app, citation_ids: tuple[int, ...], as_json: bool) -> None:
     tracked and keep every capture (`archiver untrack URL` stops capturing one)."""
     from evidence.claims import get_citation, remove_citations
 
-    try:
-        with app.sessions.begin() as session:
-            removed = remove_citations(session, [get_citation(session, i) for i in dict.fromkeys(citation_ids)])
-    except EvidenceError as exc:
-        fail(str(exc), code=2)
+    with _changing(app) as session:
+        removed = remove_citations(session, [get_citation(session, i) for i in dict.fromkeys(citation_ids)])
     if as_json:
         print_json({"removed": list(dict.fromkeys(citation_ids))})
     else:
