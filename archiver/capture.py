@@ -36,6 +36,7 @@ from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.limits import PageLimits
 from archiver.models import Capture, Run, Source, utcnow
 from archiver.pool import ExtractionPool, WorkerCrashed
+from archiver.provenance import Provenance, plain_provenance
 from archiver.queue import (
     claim_sources,
     hold_leases,
@@ -107,6 +108,7 @@ class Outcome:
     body: bytes | Packed | None = None
     body_size: int | None = None
     text_blob: Packed | None = None  # the text compressed by the extraction worker
+    provenance: Provenance | None = None  # set by a rendered capture; a plain one's is made from `fetch`
 
 
 @dataclass
@@ -343,6 +345,7 @@ class Pipeline:
                     followed.redirects = result.redirects + [refresh] + followed.redirects
                     followed.requested_url = job.url
                     followed.addresses = result.addresses + followed.addresses
+                    followed.exchanges = result.exchanges + followed.exchanges
                     result = followed
                     body_sha = sha256_hex(result.body) if result.body else None
                     body = result.body or None
@@ -389,7 +392,14 @@ def _unread(job: Job, result: FetchResult, hops: list, body_sha: str | None, bod
                    body_sha256=body_sha, body=body, body_size=size)
 
 
-def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_sha: str | None, text_sha: str | None) -> Capture:
+def provenance_of(outcome: Outcome) -> Provenance:
+    """The provenance record of an outcome's capture (archiver.provenance)."""
+    result = outcome.fetch
+    return outcome.provenance or plain_provenance(result.exchanges, result.request_headers.get("User-Agent"))
+
+
+def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_sha: str | None, text_sha: str | None,
+                 provenance: Provenance) -> Capture:
     result, verdict, extracted = outcome.fetch, outcome.verdict, outcome.extracted
     prev = outcome.job.previous
     reused = prev if extracted is None and prev is not None and body_sha == prev.snapshot.body_sha256 else None
@@ -426,6 +436,7 @@ def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_s
         tool_version=__version__,
         config=config_data,
         elapsed_ms=int((result.ended_at - result.started_at).total_seconds() * 1000),
+        provenance=provenance.to_dict(),
     )
 
 
@@ -500,13 +511,16 @@ def write_outcomes(
                                  keys=[o.text_sha256 for o in with_text])
         body_of = {id(o): key for o, key in zip(with_body, body_keys)}
         text_of = {id(o): key for o, key in zip(with_text, text_keys)}
+        records = [provenance_of(o) for o in outcomes]
+        certificates = {key: der for record in records for key, der in record.certificates().items()}
+        put_blobs(session, list(certificates.values()), keys=list(certificates))
         captures = []
-        for o in outcomes:
+        for o, record in zip(outcomes, records):
             if o.fetch.not_modified and o.job.previous:
                 body_sha = o.job.previous.snapshot.body_sha256
             else:
                 body_sha = body_of.get(id(o))
-            captures.append(_capture_row(o, run_id, config_data, body_sha, text_of.get(id(o))))
+            captures.append(_capture_row(o, run_id, config_data, body_sha, text_of.get(id(o)), record))
         add_captures(session, captures)
         sources = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_([o.job.source_id for o in outcomes])))}
         now = utcnow()

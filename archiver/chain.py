@@ -16,6 +16,7 @@ Record formats are versioned, so that old seals keep verifying when the format g
 - captures, format 1 (`seal_version` NULL): the fields of SEALED_FIELDS_V1;
 - captures, format 2: every column of the captures table but the seal itself (SEALED_FIELDS_V2),
   with "record": "capture" and "version": 2 in the record;
+- captures, format 3: format 2 and the provenance record, rendered DOM and screenshot (SEALED_FIELDS_V3);
 - events, format 1: EVENT_FIELDS_V1, with "record": "event" and "version": 1.
 A record hash is sha256(canonical_json(sealed record)); see docs/integrity.md.
 """
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from archiver.models import Capture, ChainEvent, ChainHead, utcnow
 
-CAPTURE_RECORD_VERSION = 2
+CAPTURE_RECORD_VERSION = 3
 EVENT_RECORD_VERSION = 1
 
 SEALED_FIELDS_V1 = (
@@ -49,9 +50,11 @@ SEALED_FIELDS_V2 = SEALED_FIELDS_V1 + (
     "run_id", "text_length", "page_title", "published", "similarity", "compared_to_id",
     "wayback_url", "wayback_timestamp", "elapsed_ms",
 )
-SEALED_FIELDS = SEALED_FIELDS_V2
+# Format 3 adds the provenance record, the rendered DOM and the screenshot. Frozen as format 2 is.
+SEALED_FIELDS_V3 = SEALED_FIELDS_V2 + ("provenance", "rendered_sha256", "screenshot_sha256")
+SEALED_FIELDS = SEALED_FIELDS_V3
 UNSEALED_CAPTURE_COLUMNS = ("seal_version", "prev_hash", "record_hash")
-CAPTURE_FIELDS = {1: SEALED_FIELDS_V1, 2: SEALED_FIELDS_V2}
+CAPTURE_FIELDS = {1: SEALED_FIELDS_V1, 2: SEALED_FIELDS_V2, 3: SEALED_FIELDS_V3}
 
 EVENT_FIELDS_V1 = ("id", "kind", "source_id", "capture_id", "after_capture_id", "created_at", "payload")
 EVENT_FIELDS = {1: EVENT_FIELDS_V1}

@@ -49,6 +49,7 @@ class FetchConfig:
     accept_language: str = "en,zh-CN;q=0.9,zh;q=0.8"
     allow_private_addresses: bool = False
     conditional_requests: bool = True
+    ca_file: str = ""
     proxy: str = ""
 
 

@@ -31,6 +31,7 @@ import httpx
 
 from archiver.config import FetchConfig
 from archiver.content_coding import BoundedDecoder, CodingError, TooLarge
+from archiver.provenance import Exchange, exchange, tls_of
 from archiver.redact import mask_url
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class FetchResult:
     addresses: list[str] = field(default_factory=list)
     # The vantage point the page was fetched from (archiver.vantages), None for the [fetch] settings.
     vantage: str | None = None
+    # Every request and response of the chain, with its headers and TLS details (archiver.provenance).
+    exchanges: list[Exchange] = field(default_factory=list)
 
     def header(self, name: str) -> str | None:
         """The first value of response header `name` (any letter case), or None."""
@@ -306,6 +309,8 @@ class Fetcher:
         self._hosts = {}
         self._pools = OrderedDict()
         self._tls = httpx.create_ssl_context(trust_env=False)  # one for all pools: each takes ~70 ms to make
+        if self.config.ca_file:
+            self._tls.load_verify_locations(cafile=self.config.ca_file)
         self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False,
                                          timeout=httpx.Timeout(self.config.timeout))
         return self
@@ -482,6 +487,7 @@ class Fetcher:
                                   for k, v in request.headers.raw}
         pool = await self._pool(url)
         pool.active += 1
+        sent_at = _now()
         try:
             response = await pool.transport.handle_async_request(request)
             response.request = request
@@ -490,7 +496,7 @@ class Fetcher:
                 raise _Failure("proxy", f"the proxy {self._proxy_name()} refused its credentials (407 Proxy "
                                         "Authentication Required): check the user and password in its proxy URL")
             try:
-                self._record_response(result, response)
+                self._record_response(result, response, sent_at)
                 cookies.extract_cookies(response)
                 if response.status_code in REDIRECT_STATUSES and _location(response):
                     return response
@@ -556,7 +562,7 @@ class Fetcher:
                 await old.transport.aclose()
         return pool
 
-    def _record_response(self, result: FetchResult, response: httpx.Response) -> None:
+    def _record_response(self, result: FetchResult, response: httpx.Response, sent_at: datetime) -> None:
         encoding = response.headers.encoding
         result.final_url = str(response.request.url)
         result.status = response.status_code
@@ -572,6 +578,9 @@ class Fetcher:
             address = stream.get_extra_info("server_addr")
             if address:
                 result.server_ip = str(address[0])
+        tls = tls_of(stream.get_extra_info("ssl_object")) if stream is not None and result.final_url.startswith("https:") else None
+        result.exchanges.append(exchange(result.final_url, result.status, result.server_ip, result.http_version,
+                                         result.request_headers, result.response_headers, tls, sent_at))
         if result.server_ip and not self.config.allow_private_addresses:
             problem = self.address_policy(result.server_ip)
             if problem:

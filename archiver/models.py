@@ -95,6 +95,8 @@ class Source(Base):
     # capture it has is kept (archiver untrack / retrack / move-url).
     untracked_at: Mapped[datetime | None]
     untracked_reason: Mapped[str | None] = mapped_column(Text)
+    # "never", "auto" or "always": whether to capture with a browser; None follows [fetch] render.
+    render: Mapped[str | None] = mapped_column(String(8))
 
     captures: Mapped[list[Capture]] = relationship(
         back_populates="source", order_by="Capture.id", lazy="raise_on_sql"
@@ -163,6 +165,12 @@ class Capture(Base):
     tool_version: Mapped[str | None] = mapped_column(String(32))
     config: Mapped[dict | None] = mapped_column(JSON)
     elapsed_ms: Mapped[int | None] = mapped_column(Integer)
+    # How the capture was collected, hop by hop (archiver.provenance), sealed from format 3 on.
+    provenance: Mapped[dict | None] = mapped_column(JSON)
+    # A rendered capture: the page's DOM once a browser ran its scripts (its text is the capture's text).
+    rendered_sha256: Mapped[str | None] = mapped_column(String(64))
+    # A full-page PNG screenshot of the page as the browser showed it.
+    screenshot_sha256: Mapped[str | None] = mapped_column(String(64))
     # The record format the seal was made under (archiver.chain): None for captures sealed
     # before format 2, which covered fewer fields.
     seal_version: Mapped[int | None] = mapped_column(SmallInteger)
@@ -183,6 +191,18 @@ class Capture(Base):
         Index("ix_captures_changed_started", "started_at", sqlite_where=text(CHANGED_CAPTURE),
               postgresql_where=text(CHANGED_CAPTURE)),
     )
+
+
+class RenderSite(Base):
+    """A site whose pages only show their text once a browser runs their scripts, learnt from one of
+    its pages in "auto" mode: its next pages are rendered straight away."""
+
+    __tablename__ = "render_sites"
+
+    site: Mapped[str] = mapped_column(String(255), primary_key=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Run(Base):

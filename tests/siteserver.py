@@ -37,7 +37,7 @@ def _not_modified_since(asked: str | None, last_modified: str) -> bool:
 class Site:
     """A loopback web site: `site.pages[path] = Page(...)`, `site.url(path)`, `site.requests` log."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls=None) -> None:
         self.pages: dict[str, Page] = {}
         self.requests: list[dict] = []
         self.lock = threading.Lock()
@@ -102,6 +102,10 @@ class Site:
 
         self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:  # an ssl.SSLContext (server side): the site speaks https
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.host = host
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -116,7 +120,7 @@ class Site:
 
     @property
     def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base + path

@@ -283,13 +283,14 @@ def test_pipeline_captures_verify(site, config, db_url):
 
 
 def test_every_captures_column_is_sealed_or_is_the_seal():
-    """Record format 2 covers every column of captures but the seal itself. A column added later
-    needs a new record format (format 2 is frozen, so that its rows keep verifying)."""
-    from archiver.chain import SEALED_FIELDS_V2, UNSEALED_CAPTURE_COLUMNS
+    """The current record format (3) covers every column of captures but the seal itself. A column
+    added later needs a new record format (formats 2 and 3 are frozen, so that their rows keep verifying)."""
+    from archiver.chain import SEALED_FIELDS_V2, SEALED_FIELDS_V3, UNSEALED_CAPTURE_COLUMNS
 
     columns = {column.key for column in Capture.__table__.columns}
-    assert columns == set(SEALED_FIELDS_V2) | set(UNSEALED_CAPTURE_COLUMNS)
-    assert len(SEALED_FIELDS_V2) == len(set(SEALED_FIELDS_V2))
+    assert columns == set(SEALED_FIELDS_V3) | set(UNSEALED_CAPTURE_COLUMNS)
+    assert len(SEALED_FIELDS_V3) == len(set(SEALED_FIELDS_V3))
+    assert SEALED_FIELDS_V3[:len(SEALED_FIELDS_V2)] == SEALED_FIELDS_V2
 
 
 def test_events_are_chained_between_captures_in_order(db_url):
@@ -453,9 +454,9 @@ def test_an_old_store_upgrades_and_its_format_1_seals_still_verify(db_url):
     new = add_batch(sessions, [1, 2], _keys(sessions), 2, start=10)
     with sessions() as session:
         assert session.get(Capture, new[0]).prev_hash == events[-1].record_hash
-        assert session.get(Capture, new[0]).seal_version == 2
+        assert session.get(Capture, new[0]).seal_version == 3
         report = verify_store(session)
-        assert report.ok and report.record_versions == {1: 5, 2: 2}
+        assert report.ok and report.record_versions == {1: 5, 3: 2}
     tamper(db_url, "UPDATE captures SET wayback_url = 'https://web.archive.org/web/2099/x' WHERE id = 3")
     tamper(db_url, "UPDATE captures SET status_code = 404 WHERE id = 1")
     with sessions() as session:

@@ -347,7 +347,7 @@ def test_a_wayback_copy_is_a_sealed_event_and_editing_it_is_named(db_url):
     with sessions() as session:
         report = verify_store(session)
         assert report.ok and report.events_checked == 1 and report.head_event_id == made["event"]
-        assert report.record_versions == {2: 6}
+        assert report.record_versions == {3: 6}
     tamper(db_url, "UPDATE chain_events SET payload = :p WHERE id = :id",
            {"p": json.dumps({"wayback_url": "https://web.archive.org/web/20990101000000/http://example.org/a",
                              "wayback_timestamp": "20990101000000", "job_id": 1}), "id": made["event"]})

@@ -385,9 +385,23 @@ def capture_json(c, wayback_copy: tuple[str, str | None] | None = None) -> dict:
     }
 
 
+def _print_provenance(session, source, captures, capture_id: int | None, as_json: bool) -> None:
+    from archiver.provenance import certificate_pems, describe, with_pems
+
+    chosen = _chosen_capture(captures, capture_id, "provenance", source.url)
+    if as_json:
+        print_json({"url": source.url, "capture_id": chosen.id, "captured_at": chosen.started_at.isoformat(),
+                    "provenance": with_pems(session, chosen.provenance)})
+        return
+    click.echo(f"capture {chosen.id} of {source.url}, {when(chosen.started_at)} UTC")
+    for line in describe(chosen.provenance, certificate_pems(session, chosen.provenance)):
+        click.echo(line)
+
+
 def _chosen_capture(captures, capture_id: int | None, wanted: str, source_url: str):
-    """The capture asked for by id, else the latest one holding `wanted` ("text" or "body")."""
-    column = "text_sha256" if wanted == "text" else "body_sha256"
+    """The capture asked for by id, else the latest one holding `wanted` ("text", "body", "provenance",
+    "screenshot")."""
+    column = {"text": "text_sha256", "provenance": "provenance", "screenshot": "screenshot_sha256"}.get(wanted, "body_sha256")
     if capture_id is not None:
         chosen = next((c for c in captures if c.id == capture_id), None)
         if chosen is None:
@@ -405,11 +419,16 @@ def _chosen_capture(captures, capture_id: int | None, wanted: str, source_url: s
 @click.argument("url")
 @click.option("--json", "as_json", is_flag=True, help="JSON object with the source and its captures.")
 @click.option("--text", "show_text", is_flag=True, help="Print the stored main text of the latest capture that has one.")
-@click.option("--capture", "capture_id", type=int, help="With --text: this capture's text (an id from `archiver show URL`).")
+@click.option("--capture", "capture_id", type=int,
+              help="With --text or --provenance: this capture's (an id from `archiver show URL`).")
+@click.option("--provenance", "show_provenance", is_flag=True,
+              help="Print how the latest capture was collected: each request's address, IP, headers, TLS and "
+                   "certificate chain (PEM), user agent, software versions.")
 @pass_app
-def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id: int | None = None) -> None:
-    """The history of one source: every capture, oldest first; or, with --text, the main text
-    stored for a capture (what verdicts and quote checks read)."""
+def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id: int | None = None,
+         show_provenance: bool = False) -> None:
+    """The history of one source: every capture, oldest first; with --text, the main text stored
+    for a capture (what verdicts and quote checks read); with --provenance, how it was collected."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -418,11 +437,16 @@ def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id:
     from archiver.readdb import Reader
 
     app.existing()
-    if capture_id is not None and not show_text:
-        fail("--capture goes with --text", code=2)
+    if capture_id is not None and not (show_text or show_provenance):
+        fail("--capture goes with --text or --provenance", code=2)
+    if show_text and show_provenance:
+        fail("--text and --provenance cannot be combined", code=2)
     with app.sessions() as session:
         source = tracked_source(session, url)
         captures = source_captures(session, source)
+        if show_provenance:
+            _print_provenance(session, source, captures, capture_id, as_json)
+            return
         copies = wayback_copies(Reader.of_session(session), [c.id for c in captures])
         if show_text:
             from archiver.store import get_text
