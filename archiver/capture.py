@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import os
 import time
@@ -36,7 +37,17 @@ from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.limits import PageLimits
 from archiver.models import Capture, Run, Source, utcnow
 from archiver.pool import ExtractionPool, WorkerCrashed
+from archiver.browser import Browser
 from archiver.provenance import Provenance, plain_provenance
+from archiver.rendering import (
+    browser_result,
+    looks_unrendered,
+    remember_sites,
+    remembered_sites,
+    rendered_provenance,
+    site_of,
+)
+from archiver.screenshots import store_screenshot, wants_screenshot
 from archiver.queue import (
     claim_sources,
     hold_leases,
@@ -49,7 +60,7 @@ from archiver.queue import (
 from archiver.stopping import Stop, abandoned
 from archiver.store import Packed, get_texts, put_blobs, sha256_hex
 from archiver.tasks import Judging, extract_and_judge, extract_visible
-from archiver.verdict import Snapshot, Verdict, judge
+from archiver.verdict import Snapshot, Verdict, is_blank_page, judge
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +97,14 @@ class Job:
     source_id: int
     url: str
     previous: Previous | None
+    render: str = "never"  # the source's render mode, or [fetch] render (archiver.rendering)
+    site_renders: bool = False  # its site is known to need rendering
+
+    @property
+    def renders_directly(self) -> bool:
+        """Rendered whatever its plain fetch shows: no 304 and no identical-body shortcut, which
+        would skip the browser (a script page's shell stays the same when its text changes)."""
+        return self.render == "always" or (self.render == "auto" and self.site_renders)
 
 
 @dataclass
@@ -109,6 +128,10 @@ class Outcome:
     body_size: int | None = None
     text_blob: Packed | None = None  # the text compressed by the extraction worker
     provenance: Provenance | None = None  # set by a rendered capture; a plain one's is made from `fetch`
+    rendered: Packed | None = None  # a rendered capture's DOM, compressed by the extraction worker
+    screenshot: bytes | None = None  # a rendered capture's full-page PNG
+    learnt_site: tuple[str, str] | None = None  # (site, why): remember that the site needs rendering
+    capture_id: int | None = None  # set once stored
 
 
 @dataclass
@@ -256,6 +279,10 @@ class Pipeline:
         self.pool = pool
         self.fetcher = Fetcher(config.fetch)
         self.sites = SiteContext(self.fetcher, self.extract_visible)
+        self.browser = Browser(config, address_policy=self.fetcher.address_policy)
+        # `archiver screenshot URL`: render the page and screenshot it whatever its mode and verdict.
+        self.force_render = False
+        self.force_screenshot = False
 
     async def extract_visible(self, body: bytes, content_type: str | None, url: str) -> Extracted:
         """Extract a page's visible text only (no main text), in the pool: what a site's
@@ -305,17 +332,56 @@ class Pipeline:
             return Outcome(job, result, None, "", None, error=f"internal error while capturing: {exc!r}", error_kind="internal")
 
     async def _capture(self, job: Job) -> Outcome:
+        outcome, unrendered = await self._capture_plain(job)
+        if unrendered is None:
+            return outcome
+        return await self._render(job, outcome, unrendered[1])
+
+    async def _render(self, job: Job, plain: Outcome, why: str) -> Outcome:
+        """Capture `job` again with the browser (archiver.rendering); the plain outcome, with the
+        browser's error added, when the page cannot be rendered."""
+        async with self.browser.open(job.url) as page:
+            rendered = page.rendered
+            if rendered.error:
+                plain.error = "; ".join(filter(None, [plain.error, f"rendering with a browser failed: {rendered.error}"]))
+                return plain
+            result = browser_result(plain.fetch, rendered)
+            dom_sha = sha256_hex(result.body)
+            try:
+                extracted, dom_blob, text_blob, verdict = await self.extract_and_judge(job, result, plain.hops, dom_sha, False)
+            except WorkerCrashed as exc:
+                plain.error = "; ".join(filter(None, [plain.error, f"the rendered page could not be read: {exc}"]))
+                return plain
+            if extracted.error_kind or verdict is None:
+                plain.error = "; ".join(filter(None, [plain.error, f"the rendered page could not be read: {extracted.error}"]))
+                return plain
+            shot = await page.screenshot() if wants_screenshot(self.config, verdict.state, self.force_screenshot) else None
+        settings = self.config.browser
+        learnt = None
+        if job.render == "auto" and not job.site_renders and not is_blank_page(_snapshot(
+                job, result, plain.hops, extracted.text, extracted.full_text, extracted.kind, extracted.title, dom_sha)):
+            learnt = (site_of(job.url), f"{job.url}: {why}")
+        return dataclasses.replace(
+            plain, extracted=extracted, text=extracted.text, verdict=verdict, text_sha256=text_blob.sha256 if text_blob else None,
+            text_blob=text_blob, rendered=dom_blob, screenshot=shot, learnt_site=learnt,
+            provenance=rendered_provenance(plain.fetch.exchanges, plain.fetch.request_headers.get("User-Agent"), rendered,
+                                           (settings.viewport_width, settings.viewport_height)))
+
+    async def _capture_plain(self, job: Job) -> tuple[Outcome, tuple[Snapshot, str] | None]:
+        """The plain capture (httpx); with its snapshot and why, when it should be rendered."""
         prev = job.previous
+        conditional_off = job.renders_directly or self.force_render
+        conditional = prev is not None and not conditional_off
         result = await self.fetcher.fetch(
             job.url,
-            etag=prev.etag if prev else None,
-            last_modified=prev.last_modified if prev else None,
-            validated_url=prev.snapshot.final_url if prev else None,
+            etag=prev.etag if conditional else None,
+            last_modified=prev.last_modified if conditional else None,
+            validated_url=prev.snapshot.final_url if conditional else None,
         )
         hops = [(hop.status, hop.location) for hop in result.redirects]
         if result.not_modified and prev is not None and result.final_url == prev.snapshot.final_url:
             unchanged = Verdict("unchanged", "server answered 304 Not Modified to a conditional request", 1.0, True)
-            return Outcome(job, result, None, prev.snapshot.text, unchanged, hops=hops, text_sha256=prev.snapshot.text_sha256)
+            return Outcome(job, result, None, prev.snapshot.text, unchanged, hops=hops, text_sha256=prev.snapshot.text_sha256), None
         extracted: Extracted | None = None
         verdict: Verdict | None = None
         text = full_text = ""
@@ -327,16 +393,17 @@ class Pipeline:
         # its verdict is unreachable whatever it says, and reading a cut 50 MB body costs a worker.
         if result.body and result.status is not None and not result.error_kind:
             body_sha = sha256_hex(result.body)
-            if prev is not None and body_sha == prev.snapshot.body_sha256 and result.status == prev.snapshot.status:
+            if (prev is not None and body_sha == prev.snapshot.body_sha256 and result.status == prev.snapshot.status
+                    and not conditional_off):
                 text = full_text = prev.snapshot.text
                 kind = prev.kind
             else:
                 try:
                     extracted, body, text_blob, verdict = await self.extract_and_judge(job, result, hops, body_sha, True)
                 except WorkerCrashed as exc:
-                    return _crashed(job, result, hops, body_sha, exc)
+                    return _crashed(job, result, hops, body_sha, exc), None
                 if extracted.error_kind:
-                    return _unread(job, result, hops, body_sha, body, extracted)
+                    return _unread(job, result, hops, body_sha, body, extracted), None
                 if verdict is None:  # a meta refresh to follow
                     target = extracted.meta_refresh or ""
                     followed = await self.fetcher.fetch(target)
@@ -355,22 +422,27 @@ class Pipeline:
                             extracted, body, text_blob, verdict = await self.extract_and_judge(
                                 job, result, hops, body_sha, False)
                         except WorkerCrashed as exc:
-                            return _crashed(job, result, hops, body_sha, exc)
+                            return _crashed(job, result, hops, body_sha, exc), None
                         if extracted.error_kind:
-                            return _unread(job, result, hops, body_sha, body, extracted)
+                            return _unread(job, result, hops, body_sha, body, extracted), None
                 if extracted is not None:
-                    text, kind = extracted.text, extracted.kind
+                    text, full_text, kind = extracted.text, extracted.full_text, extracted.kind
         title = extracted.title if extracted else (prev.page_title if prev and text else None)
         current = _snapshot(job, result, hops, text, full_text, kind, title, body_sha,
                             text_blob.sha256 if text_blob else None)
         body_size = len(result.body) if result.body else None
+        unrendered = None
+        if (job.render != "never" or self.force_render) and current.kind == "html" and not current.error_kind \
+                and current.status is not None and 200 <= current.status < 300:
+            unrendered = "rendering asked for" if conditional_off else looks_unrendered(
+                current, result.body, self.config.verdict.min_body_chars)
         if isinstance(body, Packed):
             result.body = b""
         if verdict is None:  # nothing new was extracted: an error, an empty body or the same bytes
             verdict = judge(prev.snapshot if prev else None, current, min_body_chars=self.config.verdict.min_body_chars)
         return Outcome(job, result, extracted, text, verdict, hops=hops,
                        body_sha256=current.body_sha256, text_sha256=current.text_sha256, body=body, body_size=body_size,
-                       text_blob=text_blob)
+                       text_blob=text_blob), (current, unrendered) if unrendered else None
 
 
 def _crashed(job: Job, result: FetchResult, hops: list, body_sha: str | None, exc: WorkerCrashed) -> Outcome:
@@ -512,16 +584,24 @@ def write_outcomes(
         body_of = {id(o): key for o, key in zip(with_body, body_keys)}
         text_of = {id(o): key for o, key in zip(with_text, text_keys)}
         records = [provenance_of(o) for o in outcomes]
-        certificates = {key: der for record in records for key, der in record.certificates().items()}
-        put_blobs(session, list(certificates.values()), keys=list(certificates))
+        extra = {key: der for record in records for key, der in record.certificates().items()}
+        extra.update({sha256_hex(o.screenshot): o.screenshot for o in outcomes if o.screenshot})
+        put_blobs(session, list(extra.values()), keys=list(extra))
+        put_blobs(session, [o.rendered for o in outcomes if o.rendered])
         captures = []
         for o, record in zip(outcomes, records):
             if o.fetch.not_modified and o.job.previous:
                 body_sha = o.job.previous.snapshot.body_sha256
             else:
                 body_sha = body_of.get(id(o))
-            captures.append(_capture_row(o, run_id, config_data, body_sha, text_of.get(id(o)), record))
+            row = _capture_row(o, run_id, config_data, body_sha, text_of.get(id(o)), record)
+            row.rendered_sha256 = o.rendered.sha256 if o.rendered else None
+            row.screenshot_sha256 = sha256_hex(o.screenshot) if o.screenshot else None
+            captures.append(row)
         add_captures(session, captures)
+        for o, capture in zip(outcomes, captures):
+            o.capture_id = capture.id
+        remember_sites(session, {o.learnt_site[0]: (o.job.source_id, o.learnt_site[1]) for o in outcomes if o.learnt_site})
         sources = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_([o.job.source_id for o in outcomes])))}
         now = utcnow()
         for o, capture in zip(outcomes, captures):
@@ -533,10 +613,12 @@ def write_outcomes(
         return new_bodies
 
 
-def _prepare_jobs(session: Session, ids: list[int]) -> list[Job]:
+def _prepare_jobs(session: Session, ids: list[int], render: str = "auto") -> list[Job]:
     sources = list(session.scalars(select(Source).where(Source.id.in_(ids)).order_by(Source.id)))
     previous = _load_previous(session, sources)
-    return [Job(s.id, s.url, previous.get(s.id)) for s in sources]
+    modes = {s.id: s.render or render for s in sources}
+    sites = remembered_sites(session, [s.url for s in sources if modes[s.id] == "auto"])
+    return [Job(s.id, s.url, previous.get(s.id), modes[s.id], site_of(s.url) in sites) for s in sources]
 
 
 def extraction_pool(config: Config) -> ExtractionPool:
@@ -599,6 +681,7 @@ class CapturePass:
         self.summary = RunSummary(run_id=0, counts=Counter())
         self.claimed_pending: set[int] = set()
         self.in_flight: set[asyncio.Task] = set()
+        self.shots: set[asyncio.Task] = set()  # screenshots of stored plain captures (archiver.screenshots)
         self.results: asyncio.Queue[Outcome | None] = asyncio.Queue(maxsize=WRITE_BATCH)
         self.batch_full = asyncio.Event()
         self.slots = asyncio.Semaphore(max(config.fetch.concurrency * 4, 8))
@@ -616,16 +699,17 @@ class CapturePass:
         writer_task.add_done_callback(self._writer_ended)
         heartbeat_task = asyncio.ensure_future(self.heartbeat())
         try:
-            async with self.pipeline.fetcher:
+            async with self.pipeline.fetcher, self.pipeline.browser:
                 await self.claim_and_capture(writer_task)
                 await self.settle()
                 self.pipeline.sites.cancel()
-            if not writer_task.done():
-                await self.results.put(None)
-            await writer_task
+                if not writer_task.done():
+                    await self.results.put(None)
+                await writer_task
+                await self.screenshots_taken()
         finally:
             heartbeat_task.cancel()
-            for task in self.in_flight:
+            for task in self.in_flight | self.shots:
                 task.cancel()
             if not writer_task.done():
                 await self.results.put(None)
@@ -665,7 +749,7 @@ class CapturePass:
             release_dead_leases(session)
             ids = claim_sources(session, self.worker, self.config.capture.batch_size,
                                 self.config.schedule.lease_seconds, source_ids=self.source_ids)
-            return _prepare_jobs(session, ids) if ids else []
+            return _prepare_jobs(session, ids, self.config.fetch.render) if ids else []
 
     async def claim_and_capture(self, writer_task: asyncio.Task) -> None:
         """Claim batches and start their captures until nothing is due, the stop is requested or
@@ -798,6 +882,39 @@ class CapturePass:
             summary.failure_kinds.append(outcome.error_kind or outcome.fetch.error_kind)
         if self.on_outcome:
             self.on_outcome(outcome)
+        if (outcome.capture_id and outcome.verdict and outcome.rendered is None and outcome.fetch.status is not None
+                and wants_screenshot(self.config, outcome.verdict.state, self.pipeline.force_screenshot)):
+            task = asyncio.ensure_future(self.screenshot(outcome))
+            self.shots.add(task)
+            task.add_done_callback(self.shots.discard)
+
+    async def screenshot(self, outcome: Outcome) -> None:
+        """Screenshot a stored plain capture's page and store it as a sealed screenshot event."""
+        url = outcome.fetch.final_url or outcome.job.url
+        async with self.pipeline.browser.open(url) as page:
+            png = await page.screenshot()
+            error = page.rendered.error
+        if png is None:
+            log.warning("no screenshot of %s: %s", url, error)
+            return
+
+        def store() -> None:
+            with self.sessions.begin() as session:
+                store_screenshot(session, outcome.capture_id, outcome.job.source_id, png, outcome.job.url, url, utcnow())
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.db_thread, store)
+        except Exception:
+            log.exception("the screenshot of %s could not be stored", url)
+
+    async def screenshots_taken(self) -> None:
+        """Wait for the screenshots under way; a stop request drops them (the captures are stored)."""
+        while self.shots and not self.stop.is_set():
+            stopping = asyncio.ensure_future(self.stop.wait())
+            await asyncio.wait(self.shots | {stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+        for task in list(self.shots):
+            task.cancel()
 
     def _writer_ended(self, task: asyncio.Task) -> None:
         # A writer that failed stores nothing more: captures waiting for room in the queue would wait forever.

@@ -50,6 +50,7 @@ class FetchConfig:
     allow_private_addresses: bool = False
     conditional_requests: bool = True
     ca_file: str = ""
+    render: str = "auto"
     proxy: str = ""
 
 
@@ -61,6 +62,17 @@ class VantageConfig:
     """A named vantage point: where pages are fetched from. `proxy` is its proxy URL, "" for none."""
 
     proxy: str = ""
+
+
+@dataclass
+class BrowserConfig:
+    executable: str = ""
+    concurrency: int = 2
+    page_timeout: float = 60.0
+    settle_seconds: float = 2.0
+    screenshots: bool = True
+    viewport_width: int = 1280
+    viewport_height: int = 900
 
 
 @dataclass
@@ -148,6 +160,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    browser: BrowserConfig = field(default_factory=BrowserConfig)
     verdict: VerdictConfig = field(default_factory=VerdictConfig)
     wayback: WaybackConfig = field(default_factory=WaybackConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -324,6 +337,9 @@ def _validate(config: Config) -> None:
         (config.fetch.timeout > 0, "[fetch] timeout must be positive"),
         (config.fetch.max_bytes > 0, "[fetch] max_bytes must be positive"),
         (config.fetch.max_redirects >= 0, "[fetch] max_redirects cannot be negative"),
+        (config.fetch.render in ("never", "auto", "always"), '[fetch] render must be "never", "auto" or "always"'),
+        (config.browser.concurrency >= 1, "[browser] concurrency must be at least 1"),
+        (config.browser.page_timeout > 0, "[browser] page_timeout must be positive"),
         (config.wayback.max_per_minute > 0, "[wayback] max_per_minute must be positive"),
         (config.capture.default_interval_hours > 0, "[capture] default_interval_hours must be positive"),
         (config.capture.extract_max_bytes >= 64 * 1024, "[capture] extract_max_bytes must be at least 65536 (64 KB)"),

@@ -30,7 +30,7 @@ from archiver.blobs import sha256_hex
 
 PROVENANCE_VERSION = 1
 _EXCHANGE_KEYS = frozenset(("url", "status", "server_ip", "http_version", "request_headers", "response_headers",
-                            "tls", "started_at"))
+                            "tls", "started_at", "client"))
 
 
 @dataclass
@@ -54,6 +54,8 @@ class Tls:
     version: str | None
     cipher: str | None
     chain: list[Certificate] = field(default_factory=list)
+    # What a browser reports of the certificate when the chain itself is not available to it.
+    details: dict | None = None
     der: list[bytes] = field(default_factory=list, repr=False, compare=False)
 
 
@@ -69,6 +71,7 @@ class Exchange:
     response_headers: list[list[str]]
     tls: Tls | None = None
     started_at: str | None = None
+    client: str = "httpx"  # what sent the request: "httpx" (a plain fetch) or "chromium"
 
 
 @dataclass
@@ -100,7 +103,9 @@ class Provenance:
         for item in data.get("exchanges") or []:
             tls = item.get("tls")
             if tls:
-                tls = Tls(tls.get("version"), tls.get("cipher"), [Certificate(**c) for c in tls.get("chain") or []])
+                tls = Tls(tls.get("version"), tls.get("cipher"),
+                          [Certificate(**{k: v for k, v in c.items() if k != "pem"}) for c in tls.get("chain") or []],
+                          tls.get("details"))
             exchanges.append(Exchange(**{**{k: v for k, v in item.items() if k in _EXCHANGE_KEYS}, "tls": tls}))
         extra = dict(data.get("extra") or {})
         extra.update({k: v for k, v in data.items() if k not in known})
@@ -222,13 +227,17 @@ def describe(record: dict | None, pems: dict[str, str] | None = None) -> list[st
         lines.append("browser: " + ", ".join(f"{k} {v}" for k, v in sorted(prov.browser.items())))
     lines += [f"{key}: {value}" for key, value in sorted(prov.extra.items())]
     for number, item in enumerate(prov.exchanges, 1):
-        lines.append(f"request {number}: GET {item.url}")
+        by = "" if item.client == "httpx" else f" (by {item.client})"
+        lines.append(f"request {number}{by}: GET {item.url}")
         lines.append(f"  sent {item.started_at or '-'} to {item.server_ip or 'an unknown address'}; "
                      f"answer {item.status if item.status is not None else '-'} over {item.http_version or '-'}")
         lines += [f"  > {name}: {value}" for name, value in item.request_headers]
         lines += [f"  < {name}: {value}" for name, value in item.response_headers]
         if item.tls:
             lines.append(f"  TLS: {item.tls.version or '-'}, cipher {item.tls.cipher or '-'}")
+            if item.tls.details:
+                lines.append("  certificate as the browser reports it: "
+                             + "; ".join(f"{k} {v}" for k, v in sorted(item.tls.details.items())))
             for depth, cert in enumerate(item.tls.chain):
                 lines.append(f"  certificate {depth}: subject {cert.subject}")
                 lines.append(f"    issuer {cert.issuer}")

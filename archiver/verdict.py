@@ -752,6 +752,12 @@ def _blank(snapshot: Snapshot) -> bool:
     return not any(_HAS_CONTENT.search(line) for line in snapshot.full_text.splitlines() if _folded(line) != title)
 
 
+def is_blank_page(snapshot: Snapshot) -> bool:
+    """Rule 3b's blank page: an HTML page showing no text besides its title (a script shell, an
+    anti-bot check), whose title does not say "not found". archiver.rendering renders such pages."""
+    return _blank(snapshot)
+
+
 def _unreachable(reason: str, previous: Snapshot | None) -> Verdict:
     stands = "the last good capture stands" if previous is not None else "there is no good capture of it yet"
     return Verdict("unreachable", f"{reason}; {stands}", None, False)

@@ -102,6 +102,8 @@ def config(sqlite_url):
     cfg.fetch.total_timeout = 10.0
     cfg.wayback.enabled = False
     cfg.verdict.probe_not_found = True
+    cfg.browser.screenshots = False  # no browser unless a test is about it (tests/test_rendering.py)
+    cfg.fetch.render = "never"
     return cfg
 
 
@@ -123,10 +125,13 @@ def fake():
 
 def make_cli(tmp_path, monkeypatch, db_url: str | None = None, *, sections: dict[str, str] | None = None):
     """`archiver --config <tmp config.toml> ...` on a fresh SQLite file (or on `db_url`); loopback
-    allowed, Wayback off, unless `sections` (name -> the section's lines) says otherwise."""
+    allowed, Wayback off, no browser (plain captures, no screenshots), unless `sections` (name ->
+    the section's lines) says otherwise."""
     db_url = db_url or f"sqlite:///{tmp_path / 'archive.db'}"
-    chosen = {"fetch": "allow_private_addresses = true\nper_host_delay = 0.0\ntimeout = 3.0\ntotal_timeout = 5.0\n",
-              "capture": "extract_workers = 1\n", "wayback": "enabled = false\n"} | (sections or {})
+    chosen = {"fetch": "allow_private_addresses = true\nper_host_delay = 0.0\ntimeout = 3.0\ntotal_timeout = 5.0\n"
+                       'render = "never"\n',
+              "capture": "extract_workers = 1\n", "wayback": "enabled = false\n",
+              "browser": "screenshots = false\n"} | (sections or {})
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "{db_url}"\n' + "".join(f"[{name}]\n{lines}" for name, lines in chosen.items()),
                       encoding="utf-8")
