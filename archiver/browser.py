@@ -32,9 +32,10 @@ import asyncio
 import ipaddress
 import logging
 import shutil
+import signal
 import socket
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -66,6 +67,21 @@ _SCROLL = """async ([steps, pause]) => {
   }
   window.scrollTo(0, 0);
 }"""
+
+
+@contextmanager
+def _signals_held():
+    """Start child processes with SIGINT and SIGTERM blocked, as the extraction workers ignore
+    them: Ctrl-C and `systemctl stop` signal the whole process group, and it is the pass that
+    decides what to finish (archiver.stopping), then closes the browser itself. The children keep
+    the blocked mask across exec; a signal sent to this process meanwhile waits and is delivered
+    when the mask is restored, never lost."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    saved = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, saved)
 
 
 class BrowserUnavailable(RuntimeError):
@@ -165,7 +181,12 @@ class Page:
         """A full-page PNG of the page as shown, or None when the page could not be rendered."""
         if self._page is None or self.rendered.error:
             return None
-        return await self._page.screenshot(full_page=True, type="png", animations="disabled")
+        try:
+            return await self._page.screenshot(full_page=True, type="png", animations="disabled")
+        except Exception as exc:  # the page crashed, the browser went away
+            self.rendered.error_kind = "browser"
+            self.rendered.error = f"the screenshot failed: {_first_line(exc)}"
+            return None
 
 
 class Browser:
@@ -207,7 +228,8 @@ class Browser:
             except ImportError as exc:
                 raise BrowserUnavailable(f"Playwright is not installed ({exc})") from None
             executable = find_chromium(self.config.browser.executable)
-            self._playwright = await async_playwright().start()
+            with _signals_held():
+                self._playwright = await async_playwright().start()
             try:
                 self._browser = await self._playwright.chromium.launch(
                     executable_path=executable, args=list(CHROMIUM_FLAGS), timeout=60_000,
@@ -224,30 +246,40 @@ class Browser:
     async def open(self, url: str) -> AsyncIterator[Page]:
         """Render `url` in a fresh context (after scrolling to its bottom) and yield it as a Page;
         never raises for a page that fails: `page.rendered.error` says why. The context is closed
-        on leaving, and `page_timeout` bounds the whole visit, screenshot included."""
+        on leaving. `page_timeout` bounds the whole visit, the caller's work with the open page
+        included: past it, that work is abandoned, the block is left, and `rendered.error` says so."""
         settings = self.config.browser
         async with self.slots:
             rendered = Rendered(url=url)
             context = None
+            yielded = False
             try:
                 async with asyncio.timeout(settings.page_timeout):
-                    browser = await self._launch()
-                    rendered.browser_version = browser.version
-                    context = await browser.new_context(
-                        user_agent=self.config.fetch.user_agent, service_workers="block", accept_downloads=False,
-                        viewport={"width": settings.viewport_width, "height": settings.viewport_height},
-                        extra_http_headers={"Accept-Language": self.config.fetch.accept_language})
-                    page = await context.new_page()
-                    await self._guard(context, page, rendered)
-                    await self._visit(page, rendered)
+                    try:
+                        browser = await self._launch()
+                        rendered.browser_version = browser.version
+                        context = await browser.new_context(
+                            user_agent=self.config.fetch.user_agent, service_workers="block", accept_downloads=False,
+                            viewport={"width": settings.viewport_width, "height": settings.viewport_height},
+                            extra_http_headers={"Accept-Language": self.config.fetch.accept_language})
+                        page = await context.new_page()
+                        await self._guard(context, page, rendered)
+                        await self._visit(page, rendered)
+                    except BrowserUnavailable as exc:
+                        rendered.error_kind, rendered.error = "browser", str(exc)
+                    except (TimeoutError, asyncio.CancelledError):
+                        raise
+                    except Exception as exc:  # Chromium or its driver died: this page fails, not the pass
+                        log.warning("the browser failed on %s: %r", url, exc)
+                        rendered.error_kind = "browser"
+                        rendered.error = f"the browser failed: {_first_line(exc)}"
+                    yielded = True
                     yield Page(None if rendered.error else page, rendered)
             except TimeoutError:
                 rendered.error_kind = "timeout"
                 rendered.error = f"the browser gave up after {settings.page_timeout:g} s (the time limit for one page)"
-                yield Page(None, rendered)
-            except BrowserUnavailable as exc:
-                rendered.error_kind, rendered.error = "browser", str(exc)
-                yield Page(None, rendered)
+                if not yielded:
+                    yield Page(None, rendered)
             finally:
                 rendered.ended_at = datetime.now(timezone.utc)
                 if context is not None:
@@ -305,6 +337,11 @@ class Browser:
         rendered.title = await page.title()
         if response is not None:
             rendered.exchanges = await _document_chain(response)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 async def _document_chain(response) -> list[Exchange]:

@@ -339,28 +339,31 @@ class Pipeline:
 
     async def _render(self, job: Job, plain: Outcome, why: str) -> Outcome:
         """Capture `job` again with the browser (archiver.rendering); the plain outcome, with the
-        browser's error added, when the page cannot be rendered."""
+        browser's error added, when the page cannot be rendered or read."""
+        extracted = dom_blob = text_blob = verdict = shot = None
+        problem = None
         async with self.browser.open(job.url) as page:
             rendered = page.rendered
-            if rendered.error:
-                plain.error = "; ".join(filter(None, [plain.error, f"rendering with a browser failed: {rendered.error}"]))
-                return plain
-            result = browser_result(plain.fetch, rendered)
-            dom_sha = sha256_hex(result.body)
-            try:
-                extracted, dom_blob, text_blob, verdict = await self.extract_and_judge(job, result, plain.hops, dom_sha, False)
-            except WorkerCrashed as exc:
-                plain.error = "; ".join(filter(None, [plain.error, f"the rendered page could not be read: {exc}"]))
-                return plain
-            if extracted.error_kind or verdict is None:
-                plain.error = "; ".join(filter(None, [plain.error, f"the rendered page could not be read: {extracted.error}"]))
-                return plain
-            shot = await page.screenshot() if wants_screenshot(self.config, verdict.state, self.force_screenshot) else None
-        settings = self.config.browser
+            if not rendered.error:
+                result = browser_result(plain.fetch, rendered)
+                dom_sha = sha256_hex(result.body)
+                try:
+                    extracted, dom_blob, text_blob, verdict = await self.extract_and_judge(
+                        job, result, plain.hops, dom_sha, False)
+                except WorkerCrashed as exc:
+                    problem = f"the rendered page could not be read: {exc}"
+                if verdict is not None and wants_screenshot(self.config, verdict.state, self.force_screenshot):
+                    shot = await page.screenshot()
+        if rendered.error or problem or extracted is None or extracted.error_kind or verdict is None:
+            why_not = problem or (f"rendering with a browser failed: {rendered.error}" if rendered.error else
+                                  f"the rendered page could not be read: {extracted.error if extracted else 'no text'}")
+            plain.error = "; ".join(filter(None, [plain.error, why_not]))
+            return plain
         learnt = None
         if job.render == "auto" and not job.site_renders and not is_blank_page(_snapshot(
                 job, result, plain.hops, extracted.text, extracted.full_text, extracted.kind, extracted.title, dom_sha)):
             learnt = (site_of(job.url), f"{job.url}: {why}")
+        settings = self.config.browser
         return dataclasses.replace(
             plain, extracted=extracted, text=extracted.text, verdict=verdict, text_sha256=text_blob.sha256 if text_blob else None,
             text_blob=text_blob, rendered=dom_blob, screenshot=shot, learnt_site=learnt,
@@ -647,7 +650,10 @@ class CapturePass:
     (let the captures in flight finish, or drop them when the stop is abandoned) and `finish`
     (give back what was not captured, close the run). Captures run concurrently on one event
     loop; `slots` bounds how many are under way, and the bounded `results` queue keeps them
-    from piling up (with their bodies) faster than they are written.
+    from piling up (with their bodies) faster than they are written. Screenshots of stored
+    plain captures (`screenshot`) are taken beside the pass, which waits for them at its end.
+    `screenshot=True` (`archiver screenshot URL`) renders every page and screenshots it whatever
+    its render mode and verdict.
     """
 
     def __init__(
@@ -663,6 +669,7 @@ class CapturePass:
         on_start: Callable[[int], None] | None = None,
         stop: Stop | asyncio.Event | None = None,
         pool: ExtractionPool | None = None,
+        screenshot: bool = False,
     ) -> None:
         self.config = config
         self.sessions = session_factory
@@ -676,6 +683,7 @@ class CapturePass:
         self.own_pool = pool is None
         self.pool = pool if pool is not None else extraction_pool(config)
         self.pipeline = Pipeline(config, self.pool)
+        self.pipeline.force_render = self.pipeline.force_screenshot = screenshot
         self.settings = capture_settings(config)
         self.batch_size = max(1, min(config.capture.batch_size, WRITE_BATCH))
         self.summary = RunSummary(run_id=0, counts=Counter())
@@ -891,11 +899,11 @@ class CapturePass:
     async def screenshot(self, outcome: Outcome) -> None:
         """Screenshot a stored plain capture's page and store it as a sealed screenshot event."""
         url = outcome.fetch.final_url or outcome.job.url
+        png = None
         async with self.pipeline.browser.open(url) as page:
             png = await page.screenshot()
-            error = page.rendered.error
         if png is None:
-            log.warning("no screenshot of %s: %s", url, error)
+            log.warning("no screenshot of %s: %s", url, page.rendered.error)
             return
 
         def store() -> None:

@@ -164,8 +164,10 @@ def check_blobs(session: Session, report: VerifyReport, progress: Callable[[str,
 
 
 def check_references(session: Session, report: VerifyReport) -> None:
-    """Every body and text that a capture names must exist in the blob store."""
-    for column, what in ((Capture.body_sha256, "body"), (Capture.text_sha256, "extracted text")):
+    """Every body, text, rendered page and screenshot that a capture or a screenshot event names
+    must exist in the blob store."""
+    for column, what in ((Capture.body_sha256, "body"), (Capture.text_sha256, "extracted text"),
+                         (Capture.rendered_sha256, "rendered page"), (Capture.screenshot_sha256, "screenshot")):
         query = (
             select(Capture.id, column)
             .outerjoin(Blob, Blob.sha256 == column)
@@ -175,6 +177,18 @@ def check_references(session: Session, report: VerifyReport) -> None:
         for capture_id, key in session.execute(query):
             report.add("blob_missing", f"capture {capture_id}'s {what} (blob {key}) is missing from the store",
                        capture_id=capture_id, blob_sha256=key)
+    events = session.execute(select(ChainEvent.id, ChainEvent.capture_id, ChainEvent.payload)
+                             .where(ChainEvent.kind == "screenshot")).all()
+    keys = {(payload or {}).get("sha256") for _, _, payload in events} - {None}
+    present = set()
+    for start in range(0, len(keys), 500):
+        chunk = sorted(keys)[start:start + 500]
+        present.update(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(chunk))))
+    for event_id, capture_id, payload in events:
+        key = (payload or {}).get("sha256")
+        if key not in present:
+            report.add("blob_missing", f"capture {capture_id}'s screenshot (blob {key}, event {event_id}) is missing "
+                                       "from the store", capture_id=capture_id, blob_sha256=key)
 
 
 # --- the chain ---------------------------------------------------------------------------------

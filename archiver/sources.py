@@ -58,11 +58,14 @@ def add_source(
     publisher: str | None = None,
     interval_hours: float | None = None,
     no_wayback: bool | None = None,
+    render: str | None = None,
 ) -> tuple[Source, bool]:
     """Track `url` (normalised). Returns (source, created); an existing source gains missing details.
 
     `no_wayback` True keeps the source away from the Wayback Machine (its submissions still
     waiting are withdrawn), False allows it again, None leaves it as it is.
+    `render` ("never", "auto", "always"; archiver.rendering) sets how the source is captured, None
+    leaves it as it is ([fetch] render for a new source).
     Raises archiver.urls.InvalidURL for a malformed or non-http(s) URL.
     """
     from sqlalchemy import select
@@ -77,6 +80,8 @@ def add_source(
                 setattr(source, name, value)
         if interval_hours and source.interval_hours != interval_hours:
             source.interval_hours = interval_hours
+        if render is not None:
+            source.render = render
         if no_wayback is not None and bool(source.no_wayback) != no_wayback:
             source.no_wayback = no_wayback
             if no_wayback:
@@ -91,6 +96,7 @@ def add_source(
         publisher=publisher or None,
         interval_hours=interval_hours,
         no_wayback=bool(no_wayback),
+        render=render,
         added_at=utcnow(),
         next_due_at=utcnow(),
         state="pending",

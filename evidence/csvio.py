@@ -59,9 +59,9 @@ from evidence.models import Citation, Claim, DataPoint
 COLUMNS = (
     "url", "lang", "title", "publisher", "claim_id", "claim", "tags", "quote", "accessed", "note",
     "datapoint_id", "entity", "country", "category", "place", "latitude", "longitude", "date", "description",
-    "no_wayback",
+    "no_wayback", "render",
 )
-SOURCE_COLUMNS = ("url", "lang", "title", "publisher", "no_wayback")
+SOURCE_COLUMNS = ("url", "lang", "title", "publisher", "no_wayback", "render")
 _TRIGGERS = "=+\\-@\t\r"
 _FORMULA = re.compile(f"'*[{_TRIGGERS}]")
 _PROTECTED = re.compile(f"'+[{_TRIGGERS}]")
@@ -299,6 +299,7 @@ class _Importer:
             raise EvidenceError("no url")
         url = check_url(url)
         no_wayback = _yes_no(row.get("no_wayback"), "no_wayback")
+        render = _render_mode(row.get("render"))
         accessed = check_date(row.get("accessed"), "accessed date")
         claim_id, claim_text = row.get("claim_id"), row.get("claim")
         tags = parse_tags(row.get("tags"))
@@ -330,7 +331,8 @@ class _Importer:
             self.defined_points.add(datapoint_id)
         return _Checked(
             line=row.line, url=url,
-            source={name: row.get(name) for name in ("lang", "title", "publisher")} | {"no_wayback": no_wayback},
+            source={name: row.get(name) for name in ("lang", "title", "publisher")} | {"no_wayback": no_wayback,
+                                                                                       "render": render},
             claim_id=claim_id, claim_text=claim_text, tags=tags,
             datapoint_id=datapoint_id, datapoint=point,
             quote=quote, accessed=accessed, note=note,
@@ -370,7 +372,7 @@ class _Importer:
         before = None
         existing = self.session.scalars(select(Source).where(Source.url == checked.url)).first()
         if existing is not None:
-            before = bool(existing.no_wayback)
+            before = (bool(existing.no_wayback), existing.render)
         source, created = add_source(self.session, checked.url, **checked.source)
         if created:
             self.summary.new_sources += 1
@@ -378,7 +380,7 @@ class _Importer:
         else:
             if source.id not in self.seen_sources and source.id not in self.new_source_ids:
                 self.summary.sources_already_tracked += 1
-            if before is not None and before != bool(source.no_wayback):
+            if before is not None and before != (bool(source.no_wayback), source.render):
                 outcomes.add("updated")
         (self.new_source_ids if created else self.seen_sources).add(source.id)
         if checked.claim_id:
@@ -538,8 +540,23 @@ def export_rows(session: Session) -> list[dict[str, str]]:
 def _source_row(source: Source) -> dict[str, str]:
     row = dict.fromkeys(COLUMNS, "")
     row.update({"url": source.url, "lang": source.lang or "", "title": source.title or "",
-                "publisher": source.publisher or "", "no_wayback": "yes" if source.no_wayback else ""})
+                "publisher": source.publisher or "", "no_wayback": "yes" if source.no_wayback else "",
+                "render": source.render or ""})
     return row
+
+
+def _render_mode(value: str | None) -> str | None:
+    """A render cell: always, auto or never (yes means always, no never); None when empty."""
+    if value is None or not value.strip():
+        return None
+    word = value.strip().lower()
+    if word in _YES:
+        return "always"
+    if word in _NO:
+        return "never"
+    if word in ("always", "auto", "never"):
+        return word
+    raise EvidenceError(f"render must be always, auto or never (or yes/no), not {value!r}")
 
 
 def _yes_no(value: str | None, column: str) -> bool | None:

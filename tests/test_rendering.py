@@ -108,3 +108,158 @@ def test_a_plain_new_capture_gets_a_screenshot_event_and_an_unchanged_one_none(s
         png = get_blob(session, found[0].sha256)
     width, height = png_size(png)
     assert width == config.browser.viewport_width and 12 * 400 <= height <= 12 * 400 + 100
+
+
+def render(config, url, policy=None, shot=False):
+    import asyncio
+
+    from archiver.browser import Browser
+
+    async def go():
+        kwargs = {"address_policy": policy} if policy else {}
+        async with Browser(config, **kwargs) as browser:
+            async with browser.open(url) as page:
+                return page.rendered, (await page.screenshot() if shot else None)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def other_loopback_site():
+    """A site on 127.0.0.2, which the guard of these tests treats as public (127.0.0.1 stays private)."""
+    from tests.siteserver import Site
+
+    s = Site(host="127.0.0.2").start()
+    yield s
+    s.stop()
+
+
+def only_127_0_0_2(address: str) -> str | None:
+    from archiver.fetch import classify_address
+
+    return None if address == "127.0.0.2" else classify_address(address)
+
+
+def test_the_guard_refuses_a_subresource_and_a_redirect_to_a_private_address(site, other_loopback_site, config):
+    config.fetch.allow_private_addresses = False
+    trap = site
+    trap.set("/pixel.png", b"\x89PNG", content_type="image/png")
+    trap.set("/script.js", "document.title = 'reached';", content_type="application/javascript")
+    trap.set("/private", "<html><body><p>Private page behind a redirect.</p></body></html>")
+    page = other_loopback_site.set("/page", f"""<html><head><title>Public</title>
+        <script src="{trap.url('/script.js')}"></script></head><body><p>A public page with private parts.</p>
+        <img src="{trap.url('/pixel.png')}"><iframe src="{other_loopback_site.url('/hop')}"></iframe></body></html>""")
+    other_loopback_site.redirect("/hop", trap.url("/private"), status=302)
+    rendered, _ = render(config, page, only_127_0_0_2)
+    assert rendered.error is None and "A public page with private parts." in rendered.dom
+    assert rendered.title == "Public", "the private script never ran"
+    blocked = dict(rendered.blocked)
+    assert set(blocked) >= {trap.url("/pixel.png"), trap.url("/script.js"), trap.url("/private")}
+    assert "loopback" in blocked[trap.url("/private")]
+    assert trap.requests == [], "nothing reached the private address"
+
+    other_loopback_site.redirect("/away", trap.url("/private"), status=301)
+    rendered, _ = render(config, other_loopback_site.url("/away"), only_127_0_0_2)
+    assert rendered.error_kind == "private_address" and "loopback" in rendered.error
+    assert trap.requests == []
+
+
+def test_a_long_page_gives_a_png_of_its_full_height_and_chinese_text_renders(site, config):
+    long_page = ("<html><body style='margin:0'><div style='height:6000px;background:#eee'>Top</div>"
+                 "<p>Bottom of the page</p></body></html>")
+    _, png = render(config, site.set("/long", long_page), shot=True)
+    width, height = png_size(png)
+    assert width == config.browser.viewport_width and 6000 <= height <= 6100
+
+    def picture(text: str) -> bytes:
+        page = f"<html><body style='margin:0;font-size:40px'><p>{text}</p></body></html>"
+        return render(config, site.set(f"/zh{len(site.pages)}", page.encode("utf-8"),
+                                       content_type="text/html; charset=utf-8"), shot=True)[1]
+
+    import io
+
+    from PIL import Image, ImageChops
+
+    def ink(png: bytes) -> tuple[Image.Image, float]:
+        image = Image.open(io.BytesIO(png)).convert("L")
+        dark = sum(image.histogram()[:128])
+        return image, dark / (image.width * image.height)
+
+    chinese, chinese_ink = ink(picture("云从科技与津巴布韦政府签署战略合作框架协议"))
+    other, _ = ink(picture("根据协议将为机场火车站和汽车站提供人脸识别技术"))
+    boxes, _ = ink(picture("\ue000" * 21))  # private-use characters: no font has them, drawn as empty boxes
+    assert chinese_ink > 0.003, "the Chinese page is not blank"
+    # Without a CJK font every character is the same empty box: two different Chinese lines of the
+    # same length would give the same picture, and the same as a line of boxes.
+    assert ImageChops.difference(chinese, other).getbbox() is not None
+    differing = sum(ImageChops.difference(chinese, boxes).histogram()[65:])
+    assert differing > 2000
+
+
+def test_cli_add_render_screenshot_show_open_and_verify(site, tmp_path, monkeypatch):
+    import json
+    import sqlite3
+
+    from tests.conftest import make_cli
+
+    cli = make_cli(tmp_path, monkeypatch)
+    url = site.set("/app", script_page(SENTENCES * 2, title="Scripted portal"))
+    added = json.loads(cli("add", url, "--render", "--json").output)
+    assert added["render"] == "always"
+    assert cli("run").exit_code == 0
+    shown = json.loads(cli("show", url, "--json").output)
+    assert shown["captures"][0]["rendered_sha256"] and shown["captures"][0]["screenshots"] == [], "screenshots off"
+
+    taken = cli("screenshot", url, "-o", str(tmp_path / "shot.png"), "--json")
+    assert taken.exit_code == 0, taken.output
+    data = json.loads(taken.output)
+    assert data["verdict"] == "unchanged" and data["screenshot"]["kind"] == "capture"
+    png = (tmp_path / "shot.png").read_bytes()
+    assert png_size(png) == (data["screenshot"]["width"], data["screenshot"]["height"])
+    table = cli("show", url)
+    assert "(rendered)" in table.output and data["screenshot"]["sha256"][:16] in table.output
+    opened = cli("open", url, "--screenshot", "--no-open", "-o", str(tmp_path / "again.png"))
+    assert opened.exit_code == 0 and (tmp_path / "again.png").read_bytes() == png
+    assert cli("verify").exit_code == 0
+
+    with sqlite3.connect(cli.db_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("DELETE FROM blobs WHERE sha256 = ?", (data["screenshot"]["sha256"],))
+    broken = cli("verify")
+    assert broken.exit_code != 0 and "screenshot" in broken.output
+
+
+def test_cli_screenshot_of_a_plain_source_is_a_sealed_event(site, tmp_path, monkeypatch):
+    import json
+
+    from tests.conftest import make_cli
+
+    cli = make_cli(tmp_path, monkeypatch)
+    url = site.set("/plain", "<html><head><title>Plain</title></head><body><article><p>"
+                   + "云从科技与津巴布韦政府签署战略合作框架协议。" * 6 + "</p></article></body></html>")
+    cli("add", url, "--render=never")
+    cli("run")
+    taken = json.loads(cli("screenshot", url, "--json").output)
+    assert taken["screenshot"]["kind"] == "capture", "archiver screenshot renders whatever the mode"
+    assert cli("verify").exit_code == 0
+    missing = cli("screenshot", site.url("/not-tracked"))
+    assert missing.exit_code == 1
+
+
+def test_the_render_column_of_the_csv(tmp_path, cli):
+    from archiver.db import open_database
+
+    csv = tmp_path / "sources.csv"
+    csv.write_text("url,render\nhttp://example.gov.cn/a,yes\nhttp://example.gov.cn/b,auto\nhttp://example.gov.cn/c,\n",
+                   encoding="utf-8")
+    assert cli("import", str(csv)).exit_code == 0
+    sessions = open_database(cli.db_url)
+    with sessions() as session:
+        modes = {s.url: s.render for s in session.scalars(select(Source))}
+    assert modes == {"http://example.gov.cn/a": "always", "http://example.gov.cn/b": "auto",
+                     "http://example.gov.cn/c": None}
+    csv.write_text("url,render\nhttp://example.gov.cn/a,sometimes\n", encoding="utf-8")
+    bad = cli("import", str(csv))
+    assert bad.exit_code != 0 and "render must be always, auto or never" in bad.output
+    exported = tmp_path / "out.csv"
+    cli("export", str(exported))
+    assert "http://example.gov.cn/a" in exported.read_text() and ",always" in exported.read_text()

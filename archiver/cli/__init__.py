@@ -35,6 +35,7 @@ COMMANDS = {
     "schedule": "archiver.cli.schedule:schedule",
     "notify": "archiver.cli.schedule:notify",
     "serve": "archiver.cli.web:serve",
+    "screenshot": "archiver.cli.screenshots:screenshot",
 }
 
 

@@ -54,11 +54,15 @@ def ago(value: datetime | None) -> str:
               help="Never send this page to, nor look it up at, the Wayback Machine, so that a public archive "
                    "does not learn what you watch (--wayback allows it again). Pages on private addresses "
                    "are never sent.")
+@click.option("--render", type=click.Choice(["always", "auto", "never"]), is_flag=False, flag_value="always",
+              default=None, help="Capture it with a browser (Chromium), for pages whose text only appears once "
+                                 "scripts run: --render (always), --render=auto, --render=never; default: [fetch] render.")
 @click.option("--json", "as_json", is_flag=True, help="Print the source as JSON.")
 @pass_app
-def add(app: App, url: str, lang, title, publisher, interval, no_wayback: bool | None, as_json: bool) -> None:
+def add(app: App, url: str, lang, title, publisher, interval, no_wayback: bool | None, as_json: bool,
+        render: str | None = None) -> None:
     """Track URL: it will be captured at the next `archiver run`. Adding a tracked URL again
-    fills in what it lacks and changes --interval and --no-wayback/--wayback."""
+    fills in what it lacks and changes --interval, --no-wayback/--wayback and --render."""
     try:
         hours = parse_interval(interval)
     except ValueError as exc:
@@ -74,8 +78,9 @@ def add(app: App, url: str, lang, title, publisher, interval, no_wayback: bool |
 
     with app.sessions.begin() as session:
         source, created = add_source(session, url, lang=lang, title=title, publisher=publisher, interval_hours=hours,
-                                     no_wayback=no_wayback)
-        data = {"id": source.id, "url": source.url, "created": created, "no_wayback": bool(source.no_wayback)}
+                                     no_wayback=no_wayback, render=render)
+        data = {"id": source.id, "url": source.url, "created": created, "no_wayback": bool(source.no_wayback),
+                "render": source.render}
     if as_json:
         print_json(data)
         return
@@ -361,9 +366,10 @@ def _status_extras(db) -> str:
     return "Wayback submissions: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in states if counts.get(k))
 
 
-def capture_json(c, wayback_copy: tuple[str, str | None] | None = None) -> dict:
+def capture_json(c, wayback_copy: tuple[str, str | None] | None = None, screenshots: list | None = None) -> dict:
     """A capture as the JSON interface shows it; `wayback_copy` is the (URL, timestamp) of the
-    Wayback copy made of it, from its sealed "wayback" event (archiver.events.wayback_copies)."""
+    Wayback copy made of it, from its sealed "wayback" event (archiver.events.wayback_copies);
+    `screenshots` its archiver.screenshots.Screenshot list."""
     return {
         "id": c.id,
         "origin": c.origin,
@@ -382,6 +388,8 @@ def capture_json(c, wayback_copy: tuple[str, str | None] | None = None) -> dict:
         "error_kind": c.error_kind,
         "wayback_url": c.wayback_url or (wayback_copy[0] if wayback_copy else None),
         "record_hash": c.record_hash,
+        "rendered_sha256": getattr(c, "rendered_sha256", None),
+        "screenshots": [shot.as_json() for shot in screenshots or []],
     }
 
 
@@ -435,6 +443,7 @@ def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id:
     from archiver.cli.app import console, print_table
     from archiver.events import wayback_copies
     from archiver.readdb import Reader
+    from archiver.screenshots import screenshots_of
 
     app.existing()
     if capture_id is not None and not (show_text or show_provenance):
@@ -448,6 +457,7 @@ def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id:
             _print_provenance(session, source, captures, capture_id, as_json)
             return
         copies = wayback_copies(Reader.of_session(session), [c.id for c in captures])
+        shots = screenshots_of(session, [c.id for c in captures])
         if show_text:
             from archiver.store import get_text
 
@@ -464,7 +474,7 @@ def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id:
         print_json({
             "url": source.url, "state": source.state, "reason": source.state_reason, "final_url": source.final_url,
             "title": source.title, "lang": source.lang,
-            "captures": [capture_json(c, copies.get(c.id)) for c in captures],
+            "captures": [capture_json(c, copies.get(c.id), shots.get(c.id)) for c in captures],
             "no_wayback": bool(source.no_wayback),
             "tracked": source.untracked_at is None,
             "untracked_at": source.untracked_at.isoformat() if source.untracked_at else None,
@@ -479,15 +489,21 @@ def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id:
         console.print(f"  untracked since {dates.when(source.untracked_at)}: {escape(source.untracked_reason or '')}",
                       highlight=False)
     table = Table(header_style="bold")
-    for name in ("id", "captured (UTC)", "origin", "status", "verdict", "body sha256", "size", "reason / error"):
+    for name in ("id", "captured (UTC)", "origin", "status", "verdict", "body sha256", "size", "screenshot",
+                 "reason / error"):
         keep = name not in ("reason / error",)
         table.add_column(name, overflow="fold", no_wrap=keep)
     for c in captures:
+        origin = c.origin + (" (rendered)" if c.rendered_sha256 else "")
+        shot = ", ".join(s.sha256[:16] for s in shots.get(c.id, [])) or "-"
         table.add_row(
-            str(c.id), dates.when(c.started_at), c.origin, str(c.status_code or "-"), c.verdict or "failed",
-            (c.body_sha256 or "-")[:16], str(c.body_size or "-"), escape(c.error or c.verdict_reason or ""),
+            str(c.id), dates.when(c.started_at), origin, str(c.status_code or "-"), c.verdict or "failed",
+            (c.body_sha256 or "-")[:16], str(c.body_size or "-"), shot, escape(c.error or c.verdict_reason or ""),
         )
     print_table(console, table)
+    if shots:
+        console.print("screenshots: `archiver open URL --screenshot` opens the latest; `--json` lists their hashes",
+                      highlight=False)
 
 
 @click.command()
@@ -571,7 +587,26 @@ def diff(app: App, url: str, from_id: int | None, to_id: int | None, context: in
     console.print(render_terminal(segments, context=context))
 
 
-EXTENSIONS = {"text/html": ".html", "application/xhtml+xml": ".html", "application/pdf": ".pdf",
+def _chosen_screenshot(session, source, capture_id: int | None):
+    """(capture, screenshot sha256): the capture asked for, else the latest one with a screenshot."""
+    from archiver.screenshots import screenshots_of
+
+    captures = source_captures(session, source)
+    shots = screenshots_of(session, [c.id for c in captures])
+    if capture_id is not None:
+        chosen = next((c for c in captures if c.id == capture_id), None)
+        if chosen is None:
+            fail(f"capture {capture_id} is not a capture of {source.url} (see `archiver show URL`)")
+        if not shots.get(capture_id):
+            fail(f"capture {capture_id} has no screenshot (`archiver screenshot URL` takes one now)")
+        return chosen, shots[capture_id][-1].sha256
+    held = [c for c in captures if shots.get(c.id)]
+    if not held:
+        fail(f"no capture of {source.url} has a screenshot yet (`archiver screenshot URL` takes one now)")
+    return held[-1], shots[held[-1].id][-1].sha256
+
+
+EXTENSIONS = {"image/png": ".png", "text/html": ".html", "application/xhtml+xml": ".html", "application/pdf": ".pdf",
               "text/plain": ".txt", "application/json": ".json", "text/xml": ".xml", "application/xml": ".xml"}
 
 
@@ -583,12 +618,14 @@ EXTENSIONS = {"text/html": ".html", "application/xhtml+xml": ".html", "applicati
               help="Command that opens the file, given its path as last argument (default: the desktop's, "
                    "xdg-open or open); env ARCHIVER_OPENER.")
 @click.option("--no-open", is_flag=True, help="Only write the file and print its path.")
+@click.option("--screenshot", "want_screenshot", is_flag=True,
+              help="The capture's full-page screenshot (PNG) instead of its body.")
 @pass_app
 def open_command(app: App, url: str, capture_id: int | None, output: str | None, opener: str | None,
-                 no_open: bool) -> None:
-    """Write the stored body of a capture of URL (the bytes as fetched: HTML, PDF ...) to a file
-    and open it. An HTML page opened in a browser may load its images and scripts from the live
-    site; use --no-open to only write the file."""
+                 no_open: bool, want_screenshot: bool = False) -> None:
+    """Write the stored body of a capture of URL (the bytes as fetched: HTML, PDF ...), or with
+    --screenshot its screenshot, to a file and open it. An HTML page opened in a browser may load
+    its images and scripts from the live site; use --no-open to only write the file."""
     import shlex
     import subprocess
     import tempfile
@@ -598,14 +635,19 @@ def open_command(app: App, url: str, capture_id: int | None, output: str | None,
 
     with app.sessions() as session:
         source = tracked_source(session, url)
-        chosen = _chosen_capture(source_captures(session, source), capture_id, "body", source.url)
-        body = get_blob(session, chosen.body_sha256)
-    media = (chosen.content_type or "").split(";")[0].strip().lower()
+        if want_screenshot:
+            chosen, key = _chosen_screenshot(session, source, capture_id)
+            media, suffix = "image/png", "-screenshot"
+        else:
+            chosen = _chosen_capture(source_captures(session, source), capture_id, "body", source.url)
+            key = chosen.body_sha256
+            media, suffix = (chosen.content_type or "").split(";")[0].strip().lower(), ""
+        body = get_blob(session, key)
     if output:
         path = Path(output)
     else:
         folder = Path(tempfile.mkdtemp(prefix="archiver-open-"))
-        path = folder / f"capture-{chosen.id}-{chosen.body_sha256[:12]}{EXTENSIONS.get(media, '.bin')}"
+        path = folder / f"capture-{chosen.id}{suffix}-{key[:12]}{EXTENSIONS.get(media, '.bin')}"
     try:
         path.write_bytes(body)
     except OSError as exc:
