@@ -6,6 +6,8 @@ Layout, as the WACZ specification and the `wacz` package lay it out:
     indexes/index.cdx.gz       CDXJ index in gzip blocks (made by cdxj-indexer, the index pywb reads)
     indexes/index.idx          the block index that lets a replayer fetch only what it needs
     pages/pages.jsonl          one entry per captured page: URL, capture time, title
+    provenance/provenance.jsonl  how each capture was collected (archiver.provenance): each request's
+                               IP address, headers, TLS and certificate chain in PEM, user agent, software
     datapackage.json           every file above with its SHA-256 and size, and `chain_head`: the
                                store's hash-chain head at export time (capture id, event id, record
                                hash), which `archiver verify --anchor FILE.wacz` checks the store against
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from archiver import TOOL_NAME, __version__
 from archiver.models import Capture
+from archiver.provenance import with_pems
 from archiver.warc import chain_head, warc_date, write_warc
 
 WACZ_VERSION = "1.1.1"
@@ -51,9 +54,14 @@ def _is_page(capture: Capture) -> bool:
             and media in PAGE_TYPES)
 
 
-def _noting_pages(captures: Iterable[Capture], pages) -> Iterator[Capture]:
-    """Pass captures through to the WARC writer, writing a pages.jsonl line for each page among them."""
+def _noting_pages(captures: Iterable[Capture], pages, provenance=None, session: Session | None = None) -> Iterator[Capture]:
+    """Pass captures through to the WARC writer, writing a pages.jsonl line for each page among
+    them, and a provenance.jsonl line (archiver.provenance, certificates in PEM) for each capture."""
     for capture in captures:
+        if provenance is not None and getattr(capture, "provenance", None):
+            line = {"capture_id": capture.id, "url": capture.requested_url, "record_hash": capture.record_hash,
+                    "provenance": with_pems(session, capture.provenance)}
+            provenance.write(json.dumps(line, ensure_ascii=False) + "\n")
         if _is_page(capture):
             url = capture.final_url or capture.requested_url
             entry = {"id": f"capture-{capture.id}", "url": url, "ts": warc_date(capture.started_at),
@@ -83,10 +91,11 @@ def write_wacz(session: Session, captures: Iterable[Capture], path: str | os.Pat
         folder = Path(tmp)
         warc, cdx_gz, idx, pages = (folder / "data.warc.gz", folder / "index.cdx.gz", folder / "index.idx",
                                     folder / "pages.jsonl")
-        with open(pages, "w", encoding="utf-8") as page_list:
+        provenance = folder / "provenance.jsonl"
+        with open(pages, "w", encoding="utf-8") as page_list, open(provenance, "w", encoding="utf-8") as records:
             header = {"format": "json-pages-1.0", "id": "pages", "title": title or "Pages"}
             page_list.write(json.dumps(header, ensure_ascii=False) + "\n")
-            write_warc(session, _noting_pages(captures, page_list), warc, description=description)
+            write_warc(session, _noting_pages(captures, page_list, records, session), warc, description=description)
         _index(warc, cdx_gz, idx)
         members = [
             ("archive/data.warc.gz", warc, zipfile.ZIP_STORED),
@@ -94,6 +103,8 @@ def write_wacz(session: Session, captures: Iterable[Capture], path: str | os.Pat
             ("indexes/index.idx", idx, zipfile.ZIP_DEFLATED),
             ("pages/pages.jsonl", pages, zipfile.ZIP_DEFLATED),
         ]
+        if provenance.stat().st_size:  # captures made before provenance was recorded have none
+            members.append(("provenance/provenance.jsonl", provenance, zipfile.ZIP_DEFLATED))
         resources = []
         for name, file, _ in members:
             digest, size = _file_digest(file)

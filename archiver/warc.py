@@ -12,10 +12,13 @@ Export (`write_warc`) writes WARC 1.1, gzip-compressed per record, with for ever
   server-not-modified, pointing at the earlier capture of the same address that holds the
   body; a 304 from another address is written as a bare `response`, claiming no body);
 - a `request` record: the request line and headers as sent;
+- `resource` records for what a browser showed: the rendered DOM (`urn:dom:URL`) of a rendered
+  capture and each screenshot (`urn:screenshot:URL`, image/png, as browsertrix names them);
 - a `metadata` record (JSON) with the capture's sealed record exactly as hashed into
   the chain, its record hash and the previous hash, so anyone holding the file can
   recompute the hash with sha256(canonical JSON), and the sealed events about it (a
-  Wayback copy made of it), each with its sealed record and hash.
+  Wayback copy made of it, a screenshot taken of it), each with its sealed record and hash,
+  and its provenance record with each certificate in PEM.
 The warcinfo record names the store's chain head at export time (`chain-head-capture`,
 `chain-head-event`, `chain-head-record-hash`): `archiver verify --anchor FILE` checks that
 the store still holds it.
@@ -57,6 +60,8 @@ from archiver.anchors import Head, anchor_quietly, read_head
 from archiver.chain import add_captures, capture_version, sealed_record
 from archiver.events import capture_events
 from archiver.models import Capture, Source
+from archiver.provenance import with_pems
+from archiver.screenshots import screenshots_for
 from archiver.readdb import Reader
 from archiver.store import get_blob, put_blobs, sha256_hex
 from archiver.urls import InvalidURL
@@ -255,8 +260,11 @@ def _write_capture(session: Session, writer: WARCWriter, capture: Capture) -> in
                                       CAPTURE_ID_HEADER: str(capture.id)})
             _record(writer, "request", uri, headers, b"", request)
             written += 1
+    written += _write_rendering(session, writer, capture, response_id if capture.status_code is not None else None)
     events = capture_events(Reader.of_session(session), capture.id)
-    metadata = json.dumps(capture_metadata(capture, events), ensure_ascii=False, indent=1, default=str).encode("utf-8")
+    described = capture_metadata(capture, events)
+    described["provenance"] = with_pems(session, getattr(capture, "provenance", None))
+    metadata = json.dumps(described, ensure_ascii=False, indent=1, default=str).encode("utf-8")
     headers = dict(common, **{"WARC-Record-ID": _record_id(capture, "metadata"), CAPTURE_ID_HEADER: str(capture.id)})
     if capture.status_code is not None:
         headers["WARC-Concurrent-To"] = response_id
@@ -264,6 +272,30 @@ def _write_capture(session: Session, writer: WARCWriter, capture: Capture) -> in
     _record(writer, "metadata", f"urn:source-archiver:capture:{capture.id}", headers, metadata,
             content_type="application/json")
     return written + 1
+
+
+def _write_rendering(session: Session, writer: WARCWriter, capture: Capture, response_id: str | None) -> int:
+    """Resource records for what a browser showed of the capture: the rendered DOM
+    (`urn:dom:URL`, text/html) and each screenshot (`urn:screenshot:URL`, image/png, as
+    browsertrix names them), dated when they were taken."""
+    uri = capture.final_url or capture.requested_url
+    written = 0
+    items = []
+    if getattr(capture, "rendered_sha256", None):
+        items.append(("dom", f"urn:dom:{uri}", capture.rendered_sha256, "text/html; charset=utf-8",
+                      capture.ended_at or capture.started_at))
+    for number, shot in enumerate(screenshots_for(session, capture.id)):
+        items.append((f"screenshot-{number}", f"urn:screenshot:{uri}", shot.sha256, "image/png",
+                      shot.taken_at or capture.started_at))
+    for kind, urn, key, media, taken in items:
+        payload = get_blob(session, key)
+        headers = {"WARC-Date": warc_date(taken), "WARC-Record-ID": _record_id(capture, kind),
+                   "WARC-Payload-Digest": _digest(payload), CAPTURE_ID_HEADER: str(capture.id)}
+        if response_id:
+            headers["WARC-Concurrent-To"] = response_id
+        _record(writer, "resource", urn, headers, payload, content_type=media)
+        written += 1
+    return written
 
 
 def write_warc(session: Session, captures: Iterable[Capture], target: str | os.PathLike | BinaryIO, *,

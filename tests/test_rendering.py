@@ -263,3 +263,59 @@ def test_the_render_column_of_the_csv(tmp_path, cli):
     exported = tmp_path / "out.csv"
     cli("export", str(exported))
     assert "http://example.gov.cn/a" in exported.read_text() and ",always" in exported.read_text()
+
+
+def test_warc_and_wacz_carry_screenshots_the_rendered_dom_and_provenance(site, config, tmp_path):
+    import json
+    import subprocess
+    import zipfile
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from archiver.wacz import write_wacz
+    from archiver.warc import select_captures, write_warc
+    from tests.processes import console_script
+
+    config.fetch.render = "auto"
+    config.browser.screenshots = True
+    sessions = open_database(config.database.url)
+    scripted = site.set("/app/1", script_page(SENTENCES * 3))
+    plain = site.set("/plain", "<html><head><title>Plain</title></head><body><article><p>"
+                     + "A plain report on the provincial police platform. " * 4 + "</p></article></body></html>")
+    track(sessions, scripted)
+    track(sessions, plain)
+    run_pass(config, sessions)
+    with sessions() as session:
+        expected = {c.id: [s.sha256 for s in screenshots_for(session, c.id)] for c in session.scalars(select(Capture))}
+        write_warc(session, select_captures(session), tmp_path / "out.warc.gz")
+        write_wacz(session, select_captures(session), tmp_path / "out.wacz", title="rendered")
+    assert all(len(keys) == 1 for keys in expected.values()), expected
+    resources, metadata = {}, []
+    with open(tmp_path / "out.warc.gz", "rb") as handle:
+        for record in ArchiveIterator(handle):
+            uri = record.rec_headers.get_header("WARC-Target-URI")
+            if record.rec_type == "resource":
+                payload = record.content_stream().read()
+                import hashlib
+
+                assert record.rec_headers.get_header("WARC-Payload-Digest") == "sha256:" + hashlib.sha256(payload).hexdigest()
+                resources[uri] = (record.rec_headers.get_header("Content-Type"), hashlib.sha256(payload).hexdigest())
+            elif record.rec_type == "metadata":
+                metadata.append(json.loads(record.content_stream().read()))
+    assert resources[f"urn:screenshot:{scripted}"][0] == "image/png"
+    assert resources[f"urn:screenshot:{plain}"][0] == "image/png"
+    assert resources[f"urn:dom:{scripted}"][0].startswith("text/html")
+    assert {digest for _, digest in resources.values()} >= {k for keys in expected.values() for k in keys}
+    assert all(m["provenance"]["exchanges"] for m in metadata)
+    assert any(e["kind"] == "screenshot" for m in metadata for e in m["events"]), "the plain capture's sealed event"
+
+    result = subprocess.run([console_script("wacz"), "validate", "-f", str(tmp_path / "out.wacz")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with zipfile.ZipFile(tmp_path / "out.wacz") as archive:
+        lines = [json.loads(line) for line in archive.read("provenance/provenance.jsonl").decode().splitlines()]
+        index = archive.read("indexes/index.cdx.gz")
+    assert {line["url"] for line in lines} == {scripted, plain}
+    import gzip
+
+    assert b"urn:screenshot:" in gzip.decompress(index)

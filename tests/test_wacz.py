@@ -175,7 +175,7 @@ def test_wacz_and_warc_carry_the_chain_head_and_verify_checks_the_archive_agains
     assert kinds[0] == "warcinfo"
     assert f"chain-head-record-hash: {event_hash}" in fields and f"chain-head-event: {event_id}" in fields
     assert metadata["wayback_url"].endswith("/http://news.example.org/contract")
-    assert metadata["record_version"] == 2 and metadata["events"][0]["record_hash"] == event_hash
+    assert metadata["record_version"] == 3 and metadata["events"][0]["record_hash"] == event_hash
 
     runner = CliRunner()
     env = {"ARCHIVER_DATABASE_URL": sqlite_url}
