@@ -6,7 +6,9 @@ Kinds in use:
   queue, archiver.wayback_queue); payload `wayback_url`, `wayback_timestamp`, `original`,
   `job_id`, `reason`, `note`;
 - "purge": captures removed on purpose, with what was removed, when and why (archiver.custody);
-- "upgrade": the store was upgraded to a new record format (written by a migration).
+- "upgrade": the store was upgraded to a new record format (written by a migration);
+- "screenshot": a full-page screenshot of a plain capture's page, taken after it was stored
+  (archiver.screenshots); payload `sha256`, `url`, `final_url`, `taken_at`, `width`, `height`, `size`.
 
 Plain SQL on an archiver.readdb.Reader, without SQLAlchemy: `archiver report` reads through here.
 """
@@ -20,6 +22,7 @@ from archiver.readdb import Reader, chunks, in_list
 WAYBACK = "wayback"
 PURGE = "purge"
 UPGRADE = "upgrade"
+SCREENSHOT = "screenshot"
 
 # A captures row has a Wayback copy: recovered from the Wayback Machine (sealed on the capture),
 # or a copy made of it later (a sealed "wayback" event about it).
@@ -44,6 +47,24 @@ def wayback_copies(db: Reader, capture_ids) -> dict[int, tuple[str, str | None]]
             data = db.json(payload) or {}
             if data.get("wayback_url"):
                 found[capture_id] = (data["wayback_url"], data.get("wayback_timestamp"))
+    return found
+
+
+def screenshot_keys(db: Reader, capture_ids) -> dict[int, list[str]]:
+    """The SHA-256 of each capture's screenshots, oldest first: the capture's own (a rendered
+    capture's), then its "screenshot" events. Captures without any are left out."""
+    found: dict[int, list[str]] = {}
+    ids = sorted({i for i in capture_ids if i is not None})
+    for chunk in chunks(ids):
+        for capture_id, key in db.rows(f"SELECT id, screenshot_sha256 FROM captures WHERE id IN {in_list(chunk)}"
+                                       " AND screenshot_sha256 IS NOT NULL", chunk):
+            found.setdefault(capture_id, []).append(key)
+        rows = db.rows("SELECT capture_id, payload FROM chain_events WHERE kind = ?"
+                       f" AND capture_id IN {in_list(chunk)} ORDER BY id", [SCREENSHOT, *chunk])
+        for capture_id, payload in rows:
+            key = (db.json(payload) or {}).get("sha256")
+            if key:
+                found.setdefault(capture_id, []).append(key)
     return found
 
 

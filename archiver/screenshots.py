@@ -112,3 +112,4 @@ def screenshots_of(session: Session, capture_ids: list[int]) -> dict[int, list[S
                 shot.size = len(data)
                 shot.width, shot.height = png_size(data)
     return found
+

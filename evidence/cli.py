@@ -699,11 +699,31 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")
+            shots = _write_screenshots(app, reports if everything else [report], Path(output).parent)
         except OSError as exc:
             fail(f"cannot write {output}: {exc.strerror or exc}")
-        _console().print(f"wrote {escape(output)}", highlight=False)
+        _console().print(f"wrote {escape(output)}" + (f" and {shots} screenshot(s) in its screenshots folder"
+                                                         if shots else ""), highlight=False)
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+def _write_screenshots(app, reports, folder: Path) -> int:
+    """Write the screenshots a report links (its best captures') as folder/screenshots/SHA256.png."""
+    keys = sorted({key for report in reports for c in report.citations if c.best_capture
+                   for key in c.best_capture.screenshots})
+    if not keys:
+        return 0
+    from archiver.store import get_blob
+    from evidence.render import screenshot_path
+
+    with app.sessions() as session:
+        for key in keys:
+            target = folder / screenshot_path(key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                target.write_bytes(get_blob(session, key))
+    return len(keys)
 
 
 def _evidence_package(app, claim_id: str, path: str):

@@ -1,6 +1,7 @@
 """Citation reports as JSON (a stable interface, see docs/report-json.md), Markdown and HTML.
 
-The HTML is one self-contained file (inline CSS, no scripts, fonts or images from elsewhere)
+The HTML is one file (inline CSS, no scripts, fonts or images from elsewhere; only the
+screenshots of the best captures, linked as thumbnails from a `screenshots` folder beside it)
 whose source links carry Robust Links attributes: `data-originalurl` (the cited URL),
 `data-versionurl` (the Wayback Machine copy, when there is one) and `data-versiondate` (the
 date of that copy, else of the capture that best supports the citation), so a reader's
@@ -35,6 +36,12 @@ def _iso(value: datetime | None) -> str | None:
 # --- JSON --------------------------------------------------------------------------------------
 
 
+def screenshot_path(sha256: str) -> str:
+    """Where a report links a screenshot, relative to the report (`archiver report -o FILE` writes
+    the PNGs in a `screenshots` folder beside FILE)."""
+    return f"screenshots/{sha256}.png"
+
+
 def capture_json(ref: CaptureRef | None) -> dict | None:
     if ref is None:
         return None
@@ -48,6 +55,7 @@ def capture_json(ref: CaptureRef | None) -> dict | None:
         "text_sha256": ref.text_sha256,
         "wayback_url": ref.wayback_url,
         "wayback_timestamp": ref.wayback_timestamp,
+        "screenshots": [{"sha256": key, "path": screenshot_path(key)} for key in ref.screenshots],
     }
 
 
@@ -206,6 +214,9 @@ def citation_md(c: CitationReport, number: int) -> str:
         lines.append(f"- **{label}:** {_capture_text(c.best_capture)}")
         if c.best_capture.body_sha256:
             lines.append(f"  - SHA-256 `{c.best_capture.body_sha256}`")
+        for key in c.best_capture.screenshots:
+            lines.append(f"  - Screenshot: [![screenshot of capture {c.best_capture.id}]({screenshot_path(key)})]"
+                         f"({screenshot_path(key)}) SHA-256 `{key}`")
     else:
         lines.append("- **Best supporting capture:** none")
     if c.wayback is not None:
@@ -267,6 +278,8 @@ def reports_md(reports: list[Report], generated_at: datetime, chain_head: Head |
 # --- HTML --------------------------------------------------------------------------------------
 
 CSS = """
+img.thumb { border: 1px solid #ccc; max-width: 240px; height: auto; }
+pre.provenance { white-space: pre-wrap; word-break: break-all; font-size: .8rem; }
 :root { color-scheme: light; --ok: #1b7f3b; --warn: #a15c00; --bad: #b3261e; --muted: #5f6368; }
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 60rem; padding: 1.5rem; line-height: 1.55; color: #1f1f1f; background: #fff;
@@ -371,6 +384,17 @@ def citation_html(c: CitationReport, number: int) -> str:
         rows.append(("Best capture" if c.quote else "Latest good capture", esc(_capture_text(ref))))
         if ref.body_sha256:
             rows.append(("SHA-256", f'<span class="hash">{esc(ref.body_sha256)}</span>'))
+        for key in ref.screenshots:
+            path = esc(screenshot_path(key))
+            rows.append(("Screenshot", f'<a href="{path}"><img class="thumb" src="{path}" width="240" loading="lazy" '
+                                       f'alt="Full-page screenshot of capture {ref.id}"></a>'
+                                       f'<br><span class="hash">{esc(key)}</span>'))
+        if ref.provenance:
+            from archiver.provenance import describe
+
+            lines = "\n".join(describe(ref.provenance))
+            rows.append(("Provenance", f"<details><summary>How capture {ref.id} was collected</summary>"
+                                       f'<pre class="provenance">{esc(lines)}</pre></details>'))
     else:
         rows.append(("Best capture", "none"))
     if c.wayback is not None:

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 
 from archiver import dates
 from archiver.anchors import Head, read_head
-from archiver.events import HAS_WAYBACK_COPY, wayback_copies
+from archiver.events import HAS_WAYBACK_COPY, screenshot_keys, wayback_copies
 from archiver.readdb import Reader, chunks, in_list, utc
 from evidence import ARCHIVE_ORIGINS, LIVE_GOOD, PRESENT_STATUSES, EvidenceError
 
@@ -55,6 +55,8 @@ class CaptureRef:
     text_sha256: str | None
     wayback_url: str | None
     wayback_timestamp: str | None
+    screenshots: list[str] = field(default_factory=list)  # SHA-256 of each screenshot (archiver.screenshots)
+    provenance: dict | None = None  # how it was collected (archiver.provenance), for the best capture
 
     @property
     def wayback_date(self) -> datetime | None:
@@ -385,6 +387,22 @@ def _attach_wayback_copies(db: Reader, checks: list[Check], refs: list[CaptureRe
             ref.wayback_url, ref.wayback_timestamp = copies[ref.id]
 
 
+def _attach_collection(db: Reader, refs: list[CaptureRef]) -> None:
+    """Give the captures a report may show as best their screenshots and provenance records."""
+    ids = sorted({ref.id for ref in refs})
+    if not ids:
+        return
+    shots = screenshot_keys(db, ids)
+    records = {}
+    for chunk in chunks(ids):
+        for capture_id, record in db.rows(f"SELECT id, provenance FROM captures WHERE id IN {in_list(chunk)}"
+                                          " AND provenance IS NOT NULL", chunk):
+            records[capture_id] = db.json(record)
+    for ref in refs:
+        ref.screenshots = shots.get(ref.id, [])
+        ref.provenance = records.get(ref.id)
+
+
 def citation_reports(db: Reader, rows: list[_Cited]) -> list[CitationReport]:
     """The report facts for a batch of citations, with a fixed number of queries per batch."""
     quoted = [c.id for c in rows if c.quote]
@@ -397,6 +415,7 @@ def citation_reports(db: Reader, rows: list[_Cited]) -> list[CitationReport]:
     last_good, archived, with_wayback = _source_captures(db, unquoted_sources) if unquoted_sources else ({}, {}, {})
     _attach_wayback_copies(db, [*latest_live.values(), *best.values(), *wayback.values()],
                            [*last_good.values(), *archived.values(), *with_wayback.values()])
+    _attach_collection(db, [*[c.capture for c in best.values()], *last_good.values(), *archived.values()])
     reports = []
     for citation in rows:
         source = citation.source

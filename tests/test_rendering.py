@@ -319,3 +319,36 @@ def test_warc_and_wacz_carry_screenshots_the_rendered_dom_and_provenance(site, c
     import gzip
 
     assert b"urn:screenshot:" in gzip.decompress(index)
+
+
+def test_reports_link_the_best_captures_screenshot_and_show_its_provenance(site, tmp_path, monkeypatch):
+    import json
+
+    from tests.conftest import make_cli
+
+    cli = make_cli(tmp_path, monkeypatch)
+    cli.config.write_text(cli.config.read_text().replace('render = "never"', 'render = "auto"')
+                          .replace("screenshots = false", "screenshots = true"))
+    url = site.set("/app", script_page(SENTENCES * 2, title="Scripted portal"))
+    cli("add", url)
+    assert cli("claim", "add", "The police platform was bought", "--id", "platform").exit_code == 0
+    assert cli("cite", "platform", url, "--quote", "a command platform for the city police").exit_code == 0
+    assert cli("run").exit_code == 0
+    data = json.loads(cli("report", "platform", "--format", "json").output)
+    citation = data["citations"][0]
+    assert citation["quote_status"] == "present", "the quote is found in the rendered text"
+    shots = citation["best_capture"]["screenshots"]
+    assert len(shots) == 1 and shots[0]["path"] == f"screenshots/{shots[0]['sha256']}.png"
+
+    (tmp_path / "out").mkdir()
+    written = cli("report", "platform", "--format", "html", "-o", str(tmp_path / "out" / "report.html"))
+    assert written.exit_code == 0, written.output
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert f'<img class="thumb" src="{shots[0]["path"]}"' in html and f'<a href="{shots[0]["path"]}">' in html
+    assert "How capture 1 was collected" in html and "collected by: chromium" in html
+    png = (tmp_path / "out" / shots[0]["path"]).read_bytes()
+    import hashlib
+
+    assert hashlib.sha256(png).hexdigest() == shots[0]["sha256"]
+    markdown = cli("report", "platform").output
+    assert f"]({shots[0]['path']})" in markdown
