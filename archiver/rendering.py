@@ -7,8 +7,9 @@ source's own (`archiver add URL --render`, the `render` column of the CSV) or el
 - "never": plain fetches only;
 - "always": every capture is rendered;
 - "auto" (the default): a capture is rendered when its plain fetch shows a script shell (an
-  HTML page with no text besides its title, what the verdict calls a blank page) or an empty
-  article (less than `[verdict] min_body_chars` of main text on a page that runs scripts).
+  HTML page with no text besides its title, what the verdict calls a blank page, or whose only
+  text is a short "please enable JavaScript" notice) or an empty article (less than
+  `[verdict] min_body_chars` of main text on a page that runs scripts).
   When rendering finds the text, the site is remembered (table `render_sites`): its next pages
   are rendered straight away, without waiting for a blank plain fetch.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -76,14 +78,26 @@ def remember_sites(session: Session, learnt: dict[str, tuple[int, str]]) -> None
             session.add(RenderSite(site=site, source_id=source_id, reason=reason))
 
 
+# "Please enable JavaScript", "You need to enable JavaScript to run this app", 请开启/启用 JavaScript ...
+_ASKS_FOR_SCRIPTS = re.compile(r"javascript|js\s*(?:is\s*)?(?:disabled|required)|启用\s*js|开启\s*js", re.IGNORECASE)
+# A page whose whole visible text is a short "enable JavaScript" notice is a script shell.
+SHELL_NOTICE_CHARS = 200
+
+
 def looks_unrendered(snapshot: Snapshot, body: bytes | None, min_body_chars: int) -> str | None:
     """Why a plain capture looks like a page whose text needs scripts to appear, or None."""
     if snapshot.kind != "html" or snapshot.status is None or not 200 <= snapshot.status < 300:
         return None
     if is_blank_page(snapshot):
         return "its plain fetch shows no text at all, only scripts or markup (a script shell)"
-    if len(snapshot.text.strip()) < min_body_chars and body and b"<script" in body[:2_000_000].lower():
+    scripted = bool(body) and b"<script" in body[:2_000_000].lower()
+    if not scripted:
+        return None
+    if len(snapshot.text.strip()) < min_body_chars:
         return "its plain fetch shows an empty article on a page that runs scripts"
+    shown = snapshot.full_text or snapshot.text
+    if len(shown) <= SHELL_NOTICE_CHARS and _ASKS_FOR_SCRIPTS.search(shown):
+        return "its plain fetch only asks for JavaScript (a script shell with a <noscript> notice)"
     return None
 
 

@@ -699,7 +699,7 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")
-            shots = _write_screenshots(app, reports if everything else [report], Path(output).parent)
+            shots = write_report_screenshots(app, reports if everything else [report], Path(output).parent)
         except OSError as exc:
             fail(f"cannot write {output}: {exc.strerror or exc}")
         _console().print(f"wrote {escape(output)}" + (f" and {shots} screenshot(s) in its screenshots folder"
@@ -708,7 +708,7 @@ def report_command(app, claim_id: str | None, everything: bool, fmt: str, output
         click.echo(text, nl=not text.endswith("\n"))
 
 
-def _write_screenshots(app, reports, folder: Path) -> int:
+def write_report_screenshots(app, reports, folder: Path) -> int:
     """Write the screenshots a report links (its best captures') as folder/screenshots/SHA256.png."""
     keys = sorted({key for report in reports for c in report.citations if c.best_capture
                    for key in c.best_capture.screenshots})

@@ -7,6 +7,11 @@ page, then changes the site the way real sites change: a number inside a quoted 
 edited, one page is deleted (404), one is replaced by a Chinese "page not found" notice served
 with status 200, one now redirects to the home page, and a view counter ticks (noise, not
 change). It captures again and prints the status table and a citation report.
+
+A second small site (demo_site/portal: a procurement portal whose notice only appears once its
+JavaScript runs) shows rendered capture: its plain fetch is an empty shell, so the pass renders
+it with Chromium (archiver.rendering) and the quote is found in the rendered text; the demo then
+takes its full-page screenshot (`archiver screenshot URL`) and links it.
 """
 
 from __future__ import annotations
@@ -42,16 +47,20 @@ def _pages(folder: Path) -> dict[str, bytes]:
     return {"/" + p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.html"))}
 
 
+PORTAL_PAGE = "/award.html"
+
+
 @dataclass
 class DemoSite:
-    """The demo site on loopback: pages from demo_site/site, changed by `change()`."""
+    """A demo site on loopback: pages from demo_site/<folder> ("site", changed by `change()`, or "portal")."""
 
     pages: dict[str, bytes] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
+    folder: str = "site"
 
     def start(self) -> DemoSite:
-        self.pages = _pages(demo_root() / "site")
-        self.pages["/"] = self.pages["/index.html"]
+        self.pages = _pages(demo_root() / self.folder)
+        self.pages["/"] = self.pages.get("/index.html", b"<html><body><p>Demo portal</p></body></html>")
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -116,7 +125,9 @@ def demo_config_text(db_url: str) -> str:
         f'[database]\nurl = "{db_url}"\n\n'
         "[fetch]\nallow_private_addresses = true\nper_host_delay = 0.0\ntimeout = 10.0\ntotal_timeout = 20.0\n\n"
         "[capture]\nextract_workers = 1\n\n"
-        "[wayback]\nenabled = false\n"
+        "[wayback]\nenabled = false\n\n"
+        "# Screenshots of every new and changed page would cost the demo a browser visit each: it takes one on purpose.\n"
+        "[browser]\nscreenshots = false\n"
     )
 
 
@@ -128,6 +139,9 @@ class DemoResult:
     db_url: str
     site_base: str
     runs: list = field(default_factory=list)
+    portal_url: str | None = None
+    screenshot: object | None = None  # archiver.screenshots.Screenshot of the rendered portal page
+    screenshot_error: str | None = None
 
 
 def run_demo(db_path: Path, config_path: Path, echo=lambda text: None, site: DemoSite | None = None) -> DemoResult:
@@ -141,11 +155,12 @@ def run_demo(db_path: Path, config_path: Path, echo=lambda text: None, site: Dem
     config = load_config(config_path, env={})
     own_site = site is None
     site = site or DemoSite().start()
-    result = DemoResult(config_path, db_url, site.base)
+    portal = DemoSite(folder="portal").start()
+    result = DemoResult(config_path, db_url, site.base, portal_url=portal.base + PORTAL_PAGE)
     try:
         sessions = open_database(config.database.url)
         template = (demo_root() / "bibliography.csv").read_text(encoding="utf-8")
-        parsed = parse_csv(template.replace("{site}", site.base))
+        parsed = parse_csv(template.replace("{site}", site.base).replace("{portal}", portal.base))
         with sessions.begin() as session:
             summary = import_rows(session, parsed.rows)
         echo(f"Demo site at {site.base}: imported {summary.new_sources} sources, {summary.new_claims} claims, "
@@ -159,11 +174,37 @@ def run_demo(db_path: Path, config_path: Path, echo=lambda text: None, site: Dem
         second = run_pass(config, sessions, everything=True, trigger="demo")
         result.runs.append(second)
         echo(f"Second capture pass: {_counts(second)}.")
+        _screenshot(config, sessions, result, echo)
         sessions.kw["bind"].dispose()
     finally:
+        portal.stop()
         if own_site:
             site.stop()
     return result
+
+
+def _screenshot(config, sessions, result: DemoResult, echo) -> None:
+    """Take the rendered portal page's screenshot now (as `archiver screenshot URL` does)."""
+    from sqlalchemy import select
+
+    from archiver.models import Capture, Source
+    from archiver.screenshots import screenshots_for
+
+    with sessions() as session:
+        source = session.scalars(select(Source).where(Source.url == result.portal_url)).one()
+    run = run_pass(config, sessions, everything=True, source_ids=[source.id], trigger="demo", screenshot=True)
+    with sessions() as session:
+        capture = session.scalars(select(Capture).where(Capture.run_id == run.run_id)).one()
+        shots = screenshots_for(session, capture.id)
+        rendered = capture.rendered_sha256 is not None
+    if shots:
+        result.screenshot = shots[-1]
+        echo(f"The procurement portal writes its notice with JavaScript: captured with a browser "
+             f"({'rendered' if rendered else 'plain'}), screenshot {shots[-1].width}x{shots[-1].height} px, "
+             f"sha256 {shots[-1].sha256[:16]}… (archiver screenshot URL).")
+    else:
+        result.screenshot_error = capture.error or "the browser could not show the page"
+        echo(f"No screenshot of the procurement portal: {result.screenshot_error}")
 
 
 def _counts(summary) -> str:
@@ -211,8 +252,14 @@ def demo_command(ctx: click.Context, db_path: str | None, keep: bool) -> None:
         for item in overview:
             click.echo(f"  {item.verdict.level:<10} {item.id}: {item.verdict.summary}")
         if keep or db_path:
+            from evidence.cli import write_report_screenshots
+
             html_path.write_text(render.reports_html(overview, report.generated_at), encoding="utf-8")
+            write_report_screenshots(app, overview, html_path.parent)
             click.echo(f"\nDatabase: {db}\nSettings: {config_path}\nHTML report: {html_path}")
+            if result.screenshot is not None:
+                click.echo(f"Screenshot of the rendered portal page: "
+                           f"{html_path.parent / render.screenshot_path(result.screenshot.sha256)}")
             click.echo(f"Look further with: archiver --config {config_path} report --all")
     except DatabaseError as exc:
         fail(str(exc))

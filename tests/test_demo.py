@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from archiver.cli import main
 from archiver.db import open_database
-from archiver.models import Source
+from archiver.models import Capture, Source
+from archiver.screenshots import screenshots_for
 from archiver.readdb import Reader
 from evidence.demo import DELETED, REDIRECTED, demo_root
 from evidence.report import claim_report
@@ -24,6 +25,13 @@ def test_demo_site_is_bundled_with_english_chinese_and_gbk_pages():
     assert "{site}/" in (root / "bibliography.csv").read_text(encoding="utf-8")
 
 
+def screenshot_line(out: str):
+    from pathlib import Path
+
+    line = next(line for line in out.splitlines() if line.startswith("Screenshot of the rendered portal page: "))
+    return Path(line.split(": ", 1)[1])
+
+
 def test_demo_runs_offline_and_tells_the_whole_story(tmp_path, monkeypatch):
     users_own = tmp_path / "my-research.db"
     monkeypatch.setenv("ARCHIVER_DATABASE_URL", f"sqlite:///{users_own}")
@@ -32,9 +40,11 @@ def test_demo_runs_offline_and_tells_the_whole_story(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["demo", "--db", str(db)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "imported 7 sources, 5 claims, 2 data points, 8 citations" in out
-    assert "First capture pass: 7 new." in out
-    assert "Second capture pass: 1 altered, 3 deleted, 3 unchanged." in out
+    assert "imported 8 sources, 6 claims, 2 data points, 9 citations" in out
+    assert "First capture pass: 8 new." in out
+    assert "Second capture pass: 1 altered, 3 deleted, 4 unchanged." in out
+    assert "captured with a browser (rendered), screenshot 1280x" in out
+    assert "ok         example-vision-command-platform" in out, "the quote is found in the rendered text"
     assert "# Citation report: northgate-camera-contract" in out
     assert "MISSING since" in out and "'1,200' -> '1,800'" in out
     assert "共安装高清摄像头1200台" in out
@@ -53,7 +63,11 @@ def test_demo_runs_offline_and_tells_the_whole_story(tmp_path, monkeypatch):
             "en/lab-opening.html": "deleted",
             "en/partnership.html": "deleted",
             "zh/hezuo-xieyi.html": "deleted",
+            "award.html": "unchanged",
         }
+        portal = next(s for s in session.scalars(select(Source)) if s.url.endswith("/award.html"))
+        rendered = session.get(Capture, portal.last_capture_id)
+        assert rendered.rendered_sha256 and screenshots_for(session, rendered.id)
         supports = {c.url.split("/", 3)[3]: c.support
                     for name in ("northgate-camera-contract", "example-vision-police-partnership",
                                  "example-vision-exports", "northgate-safe-city-mou")
@@ -65,6 +79,8 @@ def test_demo_runs_offline_and_tells_the_whole_story(tmp_path, monkeypatch):
     assert not users_own.exists() and not (tmp_path / "archive.db").exists()
     report = (tmp_path / "demo-report.html").read_text(encoding="utf-8")
     assert "data-originalurl=" in report and "共安装高清摄像头1200台" in report
+    shot = screenshot_line(out)
+    assert f'<img class="thumb" src="screenshots/{shot.name}"' in report and shot.read_bytes().startswith(b"\x89PNG")
     assert 'url = "sqlite:///' in (tmp_path / "demo-config.toml").read_text(encoding="utf-8")
     again = CliRunner().invoke(main, ["demo", "--db", str(db)])
     assert again.exit_code == 2 and "already exists" in again.output

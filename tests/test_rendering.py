@@ -352,3 +352,21 @@ def test_reports_link_the_best_captures_screenshot_and_show_its_provenance(site,
     assert hashlib.sha256(png).hexdigest() == shots[0]["sha256"]
     markdown = cli("report", "platform").output
     assert f"]({shots[0]['path']})" in markdown
+
+
+def test_a_noscript_notice_is_a_script_shell_and_a_plain_page_is_not():
+    from archiver.rendering import looks_unrendered
+    from archiver.verdict import Snapshot
+
+    def snap(text, full_text=None):
+        return Snapshot(requested_url="http://a/", final_url="http://a/", status=200, redirects=[], text=text,
+                        full_text=full_text if full_text is not None else text, body_sha256=None, text_sha256=None,
+                        error_kind=None, error=None, kind="html", title="Portal")
+
+    shell = b"<html><body><div id=app></div><noscript>x</noscript><script src=app.js></script></body></html>"
+    assert looks_unrendered(snap("You need to enable JavaScript to run this app."), shell, 40)
+    assert looks_unrendered(snap("", "Portal\n请开启JavaScript以浏览本页"), shell, 40)
+    assert looks_unrendered(snap("Short text."), shell, 40)
+    article = "The ministry signed the agreement with the provincial government on Tuesday, officials said. " * 3
+    assert looks_unrendered(snap(article), shell, 40) is None
+    assert looks_unrendered(snap("Short text."), b"<html><body><p>Short text.</p></body></html>", 40) is None
