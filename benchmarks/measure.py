@@ -102,6 +102,7 @@ class TreeSampler(threading.Thread):
         self.root_cpu = 0.0
         self.peak_processes = 0
         self.peak_by_process: dict[int, tuple[int, int]] = {}
+        self.names: set[str] = set()  # the command names (/proc/PID/comm) of every process seen
         self.samples = 0
         self._stop_event = threading.Event()
 
@@ -116,6 +117,12 @@ class TreeSampler(threading.Thread):
         self.peak_single_rss_kb = max([self.peak_single_rss_kb] + [t[0] for t in totals])
         self.peak_processes = max(self.peak_processes, sum(1 for t in totals if t[0]))
         for pid, (rss, pss) in zip(pids, totals):
+            if pid not in self.peak_by_process:
+                try:
+                    with open(f"/proc/{pid}/comm") as handle:
+                        self.names.add(handle.read().strip())
+                except OSError:
+                    pass
             old_rss, old_pss = self.peak_by_process.get(pid, (0, 0))
             self.peak_by_process[pid] = (max(old_rss, rss), max(old_pss, pss))
         self.samples += 1
@@ -197,6 +204,7 @@ def run(command: list[str], *, env: dict | None = None, keep: set[int] | None = 
         stdout=stdout,
         stderr=stderr,
         extra={"samples": sampler.samples, "peak_processes": sampler.peak_processes,
+               "process_names": sorted(sampler.names),
                "main_peak_rss_mb": round(sampler.peak_by_process.get(process.pid, (0, 0))[0] / 1024, 1),
                "main_peak_pss_mb": round(sampler.peak_by_process.get(process.pid, (0, 0))[1] / 1024, 1),
                "other_processes_peak_pss_mb": sorted(
