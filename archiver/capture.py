@@ -921,8 +921,10 @@ class CapturePass:
             stopping = asyncio.ensure_future(self.stop.wait())
             await asyncio.wait(self.shots | {stopping}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
-        for task in list(self.shots):
+        dropped = list(self.shots)
+        for task in dropped:
             task.cancel()
+        await asyncio.gather(*dropped, return_exceptions=True)
 
     def _writer_ended(self, task: asyncio.Task) -> None:
         # A writer that failed stores nothing more: captures waiting for room in the queue would wait forever.
