@@ -173,15 +173,22 @@ class Guard:
 class Page:
     """An open, rendered page: its `rendered` record, and `screenshot()` while it is open."""
 
-    def __init__(self, page, rendered: Rendered) -> None:
+    def __init__(self, page, rendered: Rendered, max_height: int = 20000) -> None:
         self._page = page
         self.rendered = rendered
+        self.max_height = max_height
 
     async def screenshot(self) -> bytes | None:
-        """A full-page PNG of the page as shown, or None when the page could not be rendered."""
+        """A full-page PNG of the page as shown (down to `max_height` pixels), or None when the
+        page could not be rendered."""
         if self._page is None or self.rendered.error:
             return None
         try:
+            height = await self._page.evaluate("document.documentElement.scrollHeight")
+            if isinstance(height, (int, float)) and height > self.max_height:
+                width = self._page.viewport_size["width"] if self._page.viewport_size else 1280
+                return await self._page.screenshot(full_page=True, type="png", animations="disabled",
+                                                   clip={"x": 0, "y": 0, "width": width, "height": self.max_height})
             return await self._page.screenshot(full_page=True, type="png", animations="disabled")
         except Exception as exc:  # the page crashed, the browser went away
             self.rendered.error_kind = "browser"
@@ -274,7 +281,7 @@ class Browser:
                         rendered.error_kind = "browser"
                         rendered.error = f"the browser failed: {_first_line(exc)}"
                     yielded = True
-                    yield Page(None if rendered.error else page, rendered)
+                    yield Page(None if rendered.error else page, rendered, settings.max_screenshot_height)
             except TimeoutError:
                 rendered.error_kind = "timeout"
                 rendered.error = f"the browser gave up after {settings.page_timeout:g} s (the time limit for one page)"

@@ -73,6 +73,7 @@ class BrowserConfig:
     screenshots: bool = True
     viewport_width: int = 1280
     viewport_height: int = 900
+    max_screenshot_height: int = 20000
 
 
 @dataclass
@@ -340,6 +341,7 @@ def _validate(config: Config) -> None:
         (config.fetch.render in ("never", "auto", "always"), '[fetch] render must be "never", "auto" or "always"'),
         (config.browser.concurrency >= 1, "[browser] concurrency must be at least 1"),
         (config.browser.page_timeout > 0, "[browser] page_timeout must be positive"),
+        (config.browser.max_screenshot_height >= 100, "[browser] max_screenshot_height must be at least 100"),
         (config.wayback.max_per_minute > 0, "[wayback] max_per_minute must be positive"),
         (config.capture.default_interval_hours > 0, "[capture] default_interval_hours must be positive"),
         (config.capture.extract_max_bytes >= 64 * 1024, "[capture] extract_max_bytes must be at least 65536 (64 KB)"),

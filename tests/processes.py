@@ -18,10 +18,13 @@ ENV_KEYS = ("ARCHIVER_DATABASE_URL", "ARCHIVER_CONFIG", "ARCHIVER_WEBHOOK_URL", 
 
 
 def write_config(path: Path, db_url: str, **sections: dict) -> Path:
-    """A config.toml for a test worker: loopback allowed, no politeness delay, Wayback off, plus `sections`."""
+    """A config.toml for a test worker: loopback allowed, no politeness delay, Wayback off, no browser
+    (plain captures, no screenshots), plus `sections`."""
     settings = {
         "database": {"url": db_url},
-        "fetch": {"allow_private_addresses": True, "per_host_delay": 0.0, "timeout": 5.0, "total_timeout": 10.0},
+        "fetch": {"allow_private_addresses": True, "per_host_delay": 0.0, "timeout": 5.0, "total_timeout": 10.0,
+                  "render": "never"},
+        "browser": {"screenshots": False},
         "wayback": {"enabled": False},
     }
     for name, values in sections.items():

@@ -170,6 +170,9 @@ def test_a_long_page_gives_a_png_of_its_full_height_and_chinese_text_renders(sit
     _, png = render(config, site.set("/long", long_page), shot=True)
     width, height = png_size(png)
     assert width == config.browser.viewport_width and 6000 <= height <= 6100
+    config.browser.max_screenshot_height = 2500
+    _, png = render(config, site.url("/long"), shot=True)
+    assert png_size(png) == (config.browser.viewport_width, 2500), "a very tall page is cut at max_screenshot_height"
 
     def picture(text: str) -> bytes:
         page = f"<html><body style='margin:0;font-size:40px'><p>{text}</p></body></html>"

@@ -36,7 +36,8 @@ def page(i: int) -> str:
 @pytest.fixture
 def store(site, tmp_path):
     """40 tracked pages that each take 2 s to answer, four fetched at a time: a pass is always
-    mid-way when the test stops it."""
+    mid-way when the test stops it. New captures are screenshotted (a browser runs beside the
+    pass when it is stopped)."""
     db_url = f"sqlite:///{tmp_path / 'archive.db'}"
     sessions = open_database(db_url)
     with sessions.begin() as session:
@@ -45,6 +46,7 @@ def store(site, tmp_path):
     config = write_config(tmp_path / "config.toml", db_url,
                           fetch={"concurrency": 4, "per_host_concurrency": 4, "timeout": 20.0, "total_timeout": 30.0},
                           capture={"extract_workers": 2}, verdict={"probe_not_found": False},
+                          browser={"screenshots": True},
                           schedule={"stop_grace_seconds": 30.0, "due_check_seconds": 1})
     return sessions, config
 
