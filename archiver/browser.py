@@ -37,7 +37,8 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from archiver.config import Config
@@ -102,7 +103,7 @@ class Rendered:
     blocked: list[tuple[str, str]] = field(default_factory=list)
     error: str | None = None
     error_kind: str | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     ended_at: datetime | None = None
     browser_version: str | None = None
 
@@ -121,9 +122,10 @@ class Rendered:
 def find_chromium(configured: str = "") -> str:
     """The Chromium executable to launch: `configured` when set, else chromium on PATH."""
     if configured:
-        if shutil.which(configured) is None:
+        path = shutil.which(configured)
+        if path is None:
             raise BrowserUnavailable(f"[browser] executable = {configured!r} is not an executable file")
-        return shutil.which(configured)
+        return path
     for name in ("chromium", "chromium-browser", "google-chrome"):
         found = shutil.which(name)
         if found:
@@ -162,7 +164,7 @@ class Guard:
                 infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except (socket.gaierror, UnicodeError) as exc:
                 return f"could not find the address of {host} ({exc})"
-            addresses = list(dict.fromkeys(info[4][0] for info in infos))
+            addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         for address in addresses:
             problem = self.policy(address)
             if problem:
@@ -206,10 +208,10 @@ class Browser:
         self.slots = asyncio.Semaphore(max(1, config.browser.concurrency))
         self.started = False
         self._lock = asyncio.Lock()
-        self._playwright = None
-        self._browser = None
+        self._playwright: Any = None
+        self._browser: Any = None
 
-    async def __aenter__(self) -> "Browser":
+    async def __aenter__(self) -> Browser:
         return self
 
     async def __aexit__(self, *exc_info) -> None:
@@ -288,7 +290,7 @@ class Browser:
                 if not yielded:
                     yield Page(None, rendered)
             finally:
-                rendered.ended_at = datetime.now(timezone.utc)
+                rendered.ended_at = datetime.now(UTC)
                 if context is not None:
                     try:
                         await context.close()
@@ -317,7 +319,7 @@ class Browser:
 
     async def _visit(self, page, rendered: Rendered) -> None:
         settings = self.config.browser
-        rendered.started_at = datetime.now(timezone.utc)
+        rendered.started_at = datetime.now(UTC)
         try:
             response = await page.goto(rendered.url, wait_until="load", timeout=settings.page_timeout * 1000)
         except Exception as exc:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archiver import TOOL_NAME, __version__, plugins, submissions
 from archiver.anchors import anchor_quietly
+from archiver.browser import Browser
 from archiver.chain import add_captures
 from archiver.config import Config
 from archiver.extract import Extracted
@@ -37,17 +38,7 @@ from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.limits import PageLimits
 from archiver.models import Capture, Run, Source, utcnow
 from archiver.pool import ExtractionPool, WorkerCrashed
-from archiver.browser import Browser
 from archiver.provenance import Provenance, plain_provenance
-from archiver.rendering import (
-    browser_result,
-    looks_unrendered,
-    remember_sites,
-    remembered_sites,
-    rendered_provenance,
-    site_of,
-)
-from archiver.screenshots import store_screenshot, wants_screenshot
 from archiver.queue import (
     claim_sources,
     hold_leases,
@@ -57,6 +48,15 @@ from archiver.queue import (
     renew_leases,
     worker_name,
 )
+from archiver.rendering import (
+    browser_result,
+    looks_unrendered,
+    remember_sites,
+    remembered_sites,
+    rendered_provenance,
+    site_of,
+)
+from archiver.screenshots import store_screenshot, wants_screenshot
 from archiver.stopping import Stop, abandoned
 from archiver.store import Packed, get_texts, put_blobs, sha256_hex
 from archiver.tasks import Judging, extract_and_judge, extract_visible
@@ -374,17 +374,18 @@ class Pipeline:
         """The plain capture (httpx); with its snapshot and why, when it should be rendered."""
         prev = job.previous
         conditional_off = job.renders_directly or self.force_render
-        conditional = prev is not None and not conditional_off
+        asked = prev if prev is not None and not conditional_off else None
         result = await self.fetcher.fetch(
             job.url,
-            etag=prev.etag if conditional else None,
-            last_modified=prev.last_modified if conditional else None,
-            validated_url=prev.snapshot.final_url if conditional else None,
+            etag=asked.etag if asked else None,
+            last_modified=asked.last_modified if asked else None,
+            validated_url=asked.snapshot.final_url if asked else None,
         )
         hops = [(hop.status, hop.location) for hop in result.redirects]
         if result.not_modified and prev is not None and result.final_url == prev.snapshot.final_url:
             unchanged = Verdict("unchanged", "server answered 304 Not Modified to a conditional request", 1.0, True)
-            return Outcome(job, result, None, prev.snapshot.text, unchanged, hops=hops, text_sha256=prev.snapshot.text_sha256), None
+            return Outcome(job, result, None, prev.snapshot.text, unchanged, hops=hops,
+                           text_sha256=prev.snapshot.text_sha256), None
         extracted: Extracted | None = None
         verdict: Verdict | None = None
         text = full_text = ""
@@ -470,7 +471,7 @@ def _unread(job: Job, result: FetchResult, hops: list, body_sha: str | None, bod
 def provenance_of(outcome: Outcome) -> Provenance:
     """The provenance record of an outcome's capture (archiver.provenance)."""
     result = outcome.fetch
-    return outcome.provenance or plain_provenance(result.exchanges, result.request_headers.get("User-Agent"))
+    return outcome.provenance or plain_provenance(result.exchanges, result.request_headers.get("User-Agent") or "")
 
 
 def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_sha: str | None, text_sha: str | None,
@@ -899,6 +900,9 @@ class CapturePass:
     async def screenshot(self, outcome: Outcome) -> None:
         """Screenshot a stored plain capture's page and store it as a sealed screenshot event."""
         url = outcome.fetch.final_url or outcome.job.url
+        capture_id = outcome.capture_id
+        if capture_id is None:
+            return
         png = None
         async with self.pipeline.browser.open(url) as page:
             png = await page.screenshot()
@@ -908,7 +912,7 @@ class CapturePass:
 
         def store() -> None:
             with self.sessions.begin() as session:
-                store_screenshot(session, outcome.capture_id, outcome.job.source_id, png, outcome.job.url, url, utcnow())
+                store_screenshot(session, capture_id, outcome.job.source_id, png, outcome.job.url, url, utcnow())
 
         try:
             await asyncio.get_running_loop().run_in_executor(self.db_thread, store)

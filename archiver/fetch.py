@@ -578,7 +578,8 @@ class Fetcher:
             address = stream.get_extra_info("server_addr")
             if address:
                 result.server_ip = str(address[0])
-        tls = tls_of(stream.get_extra_info("ssl_object")) if stream is not None and result.final_url.startswith("https:") else None
+        secure = stream is not None and result.final_url.startswith("https:")
+        tls = tls_of(stream.get_extra_info("ssl_object")) if secure and stream is not None else None
         result.exchanges.append(exchange(result.final_url, result.status, result.server_ip, result.http_version,
                                          result.request_headers, result.response_headers, tls, sent_at))
         if result.server_ip and not self.config.allow_private_addresses:

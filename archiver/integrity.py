@@ -179,8 +179,8 @@ def check_references(session: Session, report: VerifyReport) -> None:
                        capture_id=capture_id, blob_sha256=key)
     events = session.execute(select(ChainEvent.id, ChainEvent.capture_id, ChainEvent.payload)
                              .where(ChainEvent.kind == "screenshot")).all()
-    keys = {(payload or {}).get("sha256") for _, _, payload in events} - {None}
-    present = set()
+    keys: set[str] = {key for _, _, payload in events if (key := (payload or {}).get("sha256"))}
+    present: set[str] = set()
     for start in range(0, len(keys), 500):
         chunk = sorted(keys)[start:start + 500]
         present.update(session.scalars(select(Blob.sha256).where(Blob.sha256.in_(chunk))))

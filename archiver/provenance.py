@@ -29,6 +29,7 @@ from archiver import __version__
 from archiver.blobs import sha256_hex
 
 PROVENANCE_VERSION = 1
+_ENCODING_DER = ssl._ssl.ENCODING_DER  # how _ssl.Certificate.public_bytes writes DER
 _EXCHANGE_KEYS = frozenset(("url", "status", "server_ip", "http_version", "request_headers", "response_headers",
                             "tls", "started_at", "client"))
 
@@ -96,7 +97,7 @@ class Provenance:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Provenance":
+    def from_dict(cls, data: dict) -> Provenance:
         """Read a stored record back; keys this version does not know go to `extra`."""
         known = {"agent", "user_agent", "software", "exchanges", "browser", "extra", "version"}
         exchanges = []
@@ -155,7 +156,7 @@ def tls_of(ssl_object) -> Tls | None:
     try:
         certs = chain_of() if chain_of else None
         if certs:
-            ders = [c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER) for c in certs]
+            ders = [c if isinstance(c, bytes) else c.public_bytes(_ENCODING_DER) for c in certs]
         else:
             leaf = ssl_object.getpeercert(binary_form=True)
             ders = [leaf] if leaf else []

@@ -90,7 +90,7 @@ def looks_unrendered(snapshot: Snapshot, body: bytes | None, min_body_chars: int
         return None
     if is_blank_page(snapshot):
         return "its plain fetch shows no text at all, only scripts or markup (a script shell)"
-    scripted = bool(body) and b"<script" in body[:2_000_000].lower()
+    scripted = body is not None and b"<script" in body[:2_000_000].lower()
     if not scripted:
         return None
     if len(snapshot.text.strip()) < min_body_chars:

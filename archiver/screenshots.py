@@ -93,23 +93,25 @@ def screenshots_of(session: Session, capture_ids: list[int]) -> dict[int, list[S
                                .where(Capture.id.in_(chunk), Capture.screenshot_sha256.is_not(None)))
         for capture_id, key, ended, final_url, requested in rows:
             found.setdefault(capture_id, []).append(
-                Screenshot(capture_id, key, "capture", ended, final_url or requested))
+                Screenshot(capture_id, str(key), "capture", ended, final_url or requested))
         events = session.scalars(select(ChainEvent).where(ChainEvent.kind == "screenshot",
                                                           ChainEvent.capture_id.in_(chunk)).order_by(ChainEvent.id))
         for event in events:
             data = event.payload or {}
             taken = data.get("taken_at")
+            if event.capture_id is None or not data.get("sha256"):
+                continue
             found.setdefault(event.capture_id, []).append(Screenshot(
-                event.capture_id, data.get("sha256"), "event", datetime.fromisoformat(taken) if taken else event.created_at,
+                event.capture_id, str(data["sha256"]), "event", datetime.fromisoformat(taken) if taken else event.created_at,
                 data.get("final_url") or data.get("url"), data.get("width"), data.get("height"), data.get("size"),
                 event.id))
-    for capture_id, shots in found.items():
+    for shots in found.values():
         for shot in shots:
             if shot.kind == "capture" and shot.width is None:
                 from archiver.store import get_blob
 
-                data = get_blob(session, shot.sha256)
-                shot.size = len(data)
-                shot.width, shot.height = png_size(data)
+                png = get_blob(session, shot.sha256)
+                shot.size = len(png)
+                shot.width, shot.height = png_size(png)
     return found
 

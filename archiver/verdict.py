@@ -753,7 +753,7 @@ def _blank(snapshot: Snapshot) -> bool:
 
 
 def is_blank_page(snapshot: Snapshot) -> bool:
-    """Rule 3b's blank page: an HTML page showing no text besides its title (a script shell, an
+    """Rule 4's blank page: an HTML page showing no text besides its title (a script shell, an
     anti-bot check), whose title does not say "not found". archiver.rendering renders such pages."""
     return _blank(snapshot)
 

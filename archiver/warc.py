@@ -61,8 +61,8 @@ from archiver.chain import add_captures, capture_version, sealed_record
 from archiver.events import capture_events
 from archiver.models import Capture, Source
 from archiver.provenance import with_pems
-from archiver.screenshots import screenshots_for
 from archiver.readdb import Reader
+from archiver.screenshots import screenshots_for
 from archiver.store import get_blob, put_blobs, sha256_hex
 from archiver.urls import InvalidURL
 
@@ -280,8 +280,8 @@ def _write_rendering(session: Session, writer: WARCWriter, capture: Capture, res
     browsertrix names them), dated when they were taken."""
     uri = capture.final_url or capture.requested_url
     written = 0
-    items = []
-    if getattr(capture, "rendered_sha256", None):
+    items: list[tuple[str, str, str, str, datetime]] = []
+    if capture.rendered_sha256:
         items.append(("dom", f"urn:dom:{uri}", capture.rendered_sha256, "text/html; charset=utf-8",
                       capture.ended_at or capture.started_at))
     for number, shot in enumerate(screenshots_for(session, capture.id)):

@@ -50,7 +50,7 @@ def page(i: int) -> bytes:
 <div id="app"></div><div style="height:2500px"></div><img loading="lazy" src="/pixel.png" alt="">
 <script>var ps = {script}; var html = "<article><h1>Notice {i}</h1>";
 ps.forEach(function (p) {{ html += "<p>" + p + "</p>"; }});
-document.getElementById("app").innerHTML = html + "</article>";</script></body></html>""").encode("utf-8")
+document.getElementById("app").innerHTML = html + "</article>";</script></body></html>""").encode()
 
 
 PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -29,6 +29,7 @@ import click
 from archiver.capture import run_pass
 from archiver.config import load_config
 from archiver.db import DatabaseError, open_database
+from archiver.screenshots import Screenshot
 from evidence import render
 from evidence.csvio import import_rows, parse_csv
 from evidence.report import all_reports, claim_report
@@ -140,7 +141,7 @@ class DemoResult:
     site_base: str
     runs: list = field(default_factory=list)
     portal_url: str | None = None
-    screenshot: object | None = None  # archiver.screenshots.Screenshot of the rendered portal page
+    screenshot: Screenshot | None = None  # of the rendered portal page
     screenshot_error: str | None = None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from pathlib import Path
 
@@ -35,7 +35,7 @@ def _name(common: str) -> x509.Name:
 
 def make_certs(folder: Path) -> Certs:
     """A CA, and a certificate it signs for 127.0.0.1 and localhost, written as PEM files in `folder`."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("Archiver Test CA")).issuer_name(_name("Archiver Test CA"))
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())

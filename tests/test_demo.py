@@ -8,8 +8,8 @@ from sqlalchemy import select
 from archiver.cli import main
 from archiver.db import open_database
 from archiver.models import Capture, Source
-from archiver.screenshots import screenshots_for
 from archiver.readdb import Reader
+from archiver.screenshots import screenshots_for
 from evidence.demo import DELETED, REDIRECTED, demo_root
 from evidence.report import claim_report
 

@@ -44,7 +44,7 @@ def screenshot(app: App, url: str, output: str | None, as_json: bool) -> None:
         why = (capture.error if capture is not None else None) or "the browser could not show the page"
         fail(f"no screenshot of {source_url}: {why}")
     shot = shots[-1]
-    if output:
+    if output and png is not None:
         with open(output, "wb") as handle:
             handle.write(png)
     data = {"url": source_url, "capture_id": capture.id, "verdict": capture.verdict, "screenshot": shot.as_json(),
