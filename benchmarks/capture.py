@@ -9,7 +9,10 @@
    stored: benchmarks/floor.py);
 3. tracks the N pages in a fresh SQLite archive and runs `archiver run --all` twice as a
    subprocess, with a temporary config (loopback allowed, Wayback off, per-host delay small):
-   a first pass, then a second pass after ~5% of the pages changed and ~1% were deleted;
+   a first pass, then a second pass after ~5% of the pages changed and ~1% were deleted (both
+   without screenshots: they measure the plain pipeline); with --nightly, a third pass with nothing
+   changed under the shipped browser settings, which says whether it started a browser (it must
+   not: only new and changed captures are screenshotted, only script shells rendered);
 4. prints, for each: pages/s, CPU seconds per page (user+sys of the process and all its
    descendants, extraction workers included), peak memory of the process tree, database and
    blob bytes per page, the ratio to the floor; then what the second pass did (304s,
@@ -51,8 +54,14 @@ PYTHON = sys.executable
 _CPUS = os.cpu_count() or 1
 
 
-def _config_toml(db_path: Path, args) -> str:
+def _config_toml(db_path: Path, args, screenshots: bool = False) -> str:
+    """Settings of the measured passes: passes 1 and 2 measure the plain pipeline, without the
+    screenshots of new and changed pages; the nightly pass (--nightly) runs with the shipped
+    browser settings (screenshots on, render "auto")."""
     return f"""
+[browser]
+screenshots = {"true" if screenshots else "false"}
+
 [database]
 url = "sqlite:///{db_path}"
 
@@ -234,6 +243,9 @@ def _arguments() -> argparse.Namespace:
                         help="share of the pages whose floor is measured again just before and just after pass 1, "
                              "to show how much the machine's speed moved meanwhile (0: not done)")
     parser.add_argument("--json", dest="json_path", help="also write the results as JSON to this file")
+    parser.add_argument("--nightly", action="store_true",
+                        help="a third pass with nothing changed since pass 2, under the shipped browser settings "
+                             "(screenshots on, render auto): what a nightly pass costs, and whether it starts a browser")
     return parser.parse_args()
 
 
@@ -360,6 +372,22 @@ class _Benchmark:
             "cpu_bound_speedup": round(pass2_row["cpu_bound_pages_per_second"]
                                        / pass1_row["cpu_bound_pages_per_second"], 2)}
         self.results["server_total"] = _control(self.port, "stats") | {"phase_switch": server_stats}
+        if self.args.nightly:
+            self.nightly(after2)
+
+    def nightly(self, before: dict) -> None:
+        """Pass 3: nothing changed since pass 2, screenshots on: no page needs a browser, none may start."""
+        self.config.write_text(_config_toml(self.db_path, self.args, screenshots=True))
+        print("pass 3 (nightly: nothing changed since pass 2, shipped browser settings) ...", file=sys.stderr)
+        m, summary = _run_pass(self.config, self.keep)
+        after = _store_stats(self.db_path)
+        store = {"file_bytes": after["file_bytes"] - before["file_bytes"],
+                 "blob_bytes": after["blob_bytes"] - before["blob_bytes"]}
+        self.rows.append(_row("pass 3 (nightly)", m, self.args.pages, self.floor_rate, store, self.floor_bound))
+        names = m.extra.get("process_names", [])
+        self.results["pass3"] = {"summary": {k: v for k, v in summary.items() if k != "failures"},
+                                 "process_names": names,
+                                 "browser_started": any(n.startswith(("chrom", "headless", "node")) for n in names)}
 
     def one_pass(self, name: str, before: dict) -> tuple[dict, dict, dict]:
         """One `archiver run --all`: its row, the store after it, its summary."""
@@ -410,6 +438,10 @@ class _Benchmark:
               f"({d['new_bodies_of_static_unchanged_pages']} of them from unchanged non-volatile pages)")
         print(f"changes made: {fates_count['changed']} changed, {fates_count['deleted']} deleted; "
               f"verdicts by what was done: {d['verdicts_by_fate']}")
+        if "pass3" in results:
+            p3 = results["pass3"]
+            print(f"pass 3 (nightly, nothing changed): {p3['summary']['counts']}; browser started: "
+                  f"{'yes' if p3['browser_started'] else 'no'} (processes seen: {', '.join(p3['process_names'])})")
 
 
 def main() -> None:
