@@ -29,7 +29,7 @@ from archiver import __version__
 from archiver.blobs import sha256_hex
 
 PROVENANCE_VERSION = 1
-_ENCODING_DER = ssl._ssl.ENCODING_DER  # how _ssl.Certificate.public_bytes writes DER
+_ENCODING_DER = 2  # _ssl.ENCODING_DER: what _ssl.Certificate.public_bytes(2) writes (1 is PEM)
 _EXCHANGE_KEYS = frozenset(("url", "status", "server_ip", "http_version", "request_headers", "response_headers",
                             "tls", "started_at", "client"))
 

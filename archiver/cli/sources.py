@@ -401,7 +401,7 @@ def _print_provenance(session, source, captures, capture_id: int | None, as_json
         print_json({"url": source.url, "capture_id": chosen.id, "captured_at": chosen.started_at.isoformat(),
                     "provenance": with_pems(session, chosen.provenance)})
         return
-    click.echo(f"capture {chosen.id} of {source.url}, {when(chosen.started_at)} UTC")
+    click.echo(f"capture {chosen.id} of {source.url}, {dates.when(chosen.started_at)} UTC")
     for line in describe(chosen.provenance, certificate_pems(session, chosen.provenance)):
         click.echo(line)
 
