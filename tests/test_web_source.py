@@ -30,7 +30,7 @@ def test_timeline_and_english_comparison(page, archive):
     assert any("officials" in text for text in removed) and any("spokesman" in text for text in added)
     assert "ministry of public security" in page.locator("#old .text").inner_text()
     assert page.locator("#new del").count() == 0 and page.locator("#old ins").count() == 0
-    assert "No screenshot of this capture" in page.locator("#screenshots").inner_text()
+    assert page.locator("#screenshots .noshot").count() == 2  # the test settings take no screenshots
     assert page.left == []
 
 
@@ -105,3 +105,30 @@ def test_a_gbk_page_without_a_declared_charset_compares_and_shows_in_chinese(pag
     frame = page.frame_locator("iframe.archived")
     assert "由海康威视负责安装调试" in frame.locator("article").inner_text()
     assert page.left == []
+
+
+def test_the_screenshots_of_two_captures_side_by_side(chromium_browser, site, config):
+    """With [browser] screenshots on, the new and the altered capture each have a full-page
+    screenshot, shown side by side under the comparison and on each capture's page."""
+    from tests.webserver import Served, make_archive
+
+    config.browser.screenshots = True
+    archive = make_archive(site, config)
+    first, second = _captures(archive, archive.en_id)
+    server = Served(archive.config, archive.sessions).start()
+    context = chromium_browser.new_context(base_url=server.url)
+    try:
+        page = context.new_page()
+        page.goto(f"/source/{archive.en_id}/compare")
+        shots = page.locator("#screenshots img")
+        assert [shots.nth(n).get_attribute("alt") for n in range(shots.count())] == [
+            f"screenshot of capture {first}", f"screenshot of capture {second}"]
+        assert page.evaluate("[...document.querySelectorAll('#screenshots img')].every(i => i.complete && i.naturalWidth > 0)")
+        image = page.request.get(shots.first.get_attribute("src"))
+        assert image.headers["content-type"] == "image/png" and image.body().startswith(b"\x89PNG")
+        page.goto(f"/capture/{second}")
+        assert page.locator("p.shot img").count() == 1
+        assert page.request.get(f"/capture/{second}/screenshot/{'0' * 64}").status == 404
+    finally:
+        context.close()
+        server.stop()

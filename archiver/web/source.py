@@ -10,18 +10,9 @@ from starlette.routing import Route
 
 from archiver.compare import CompareError, compare
 from archiver.events import capture_events, wayback_copies
+from archiver.screenshots import screenshots_of
 from archiver.sources import source_captures
 from archiver.web.pages import capture_or_404, int_param, reading, render, source_or_404
-
-
-def screenshots_of(session, capture_ids: list[int]) -> dict[int, list] | None:
-    """The screenshots of these captures, {capture id: [Screenshot]}; None when this archiver
-    keeps no screenshots (archiver.screenshots is not there)."""
-    try:
-        from archiver.screenshots import screenshots_of as stored
-    except ImportError:
-        return None
-    return stored(session, capture_ids)
 
 
 def source_page(request: Request):
@@ -52,7 +43,7 @@ def compare_page(request: Request):
             found = compare(session, source, from_id, to_id)
         except CompareError as exc:
             raise HTTPException(404, str(exc)) from None
-        shots = screenshots_of(session, [found.old.id, found.new.id]) if found else None
+        shots = screenshots_of(session, [found.old.id, found.new.id]) if found else {}
     return render(request, "compare.html", source=source, found=found, shots=shots)
 
 
@@ -100,7 +91,7 @@ def screenshot_image(request: Request):
 
     capture_id, sha256 = request.path_params["capture_id"], request.path_params["sha256"]
     with reading(request) as (session, _db):
-        shots = (screenshots_of(session, [capture_id]) or {}).get(capture_id, [])
+        shots = screenshots_of(session, [capture_id]).get(capture_id, [])
         if sha256 not in {shot.sha256 for shot in shots}:
             raise HTTPException(404, f"Capture {capture_id} has no such screenshot.")
         png = get_blob(session, sha256)
