@@ -98,6 +98,7 @@ class Job:
     url: str
     previous: Previous | None
     render: str = "never"  # the source's render mode, or [fetch] render (archiver.rendering)
+    state: str | None = None  # the source's state before this capture
     site_renders: bool = False  # its site is known to need rendering
 
     @property
@@ -352,7 +353,8 @@ class Pipeline:
                         job, result, plain.hops, dom_sha, False)
                 except WorkerCrashed as exc:
                     problem = f"the rendered page could not be read: {exc}"
-                if verdict is not None and wants_screenshot(self.config, verdict.state, self.force_screenshot):
+                if verdict is not None and wants_screenshot(self.config, verdict.state, self.force_screenshot,
+                                                            job.state):
                     shot = await page.screenshot()
         if rendered.error or problem or extracted is None or extracted.error_kind or verdict is None:
             why_not = problem or (f"rendering with a browser failed: {rendered.error}" if rendered.error else
@@ -622,7 +624,8 @@ def _prepare_jobs(session: Session, ids: list[int], render: str = "auto") -> lis
     previous = _load_previous(session, sources)
     modes = {s.id: s.render or render for s in sources}
     sites = remembered_sites(session, [s.url for s in sources if modes[s.id] == "auto"])
-    return [Job(s.id, s.url, previous.get(s.id), modes[s.id], site_of(s.url) in sites) for s in sources]
+    return [Job(s.id, s.url, previous.get(s.id), render=modes[s.id], site_renders=site_of(s.url) in sites, state=s.state)
+            for s in sources]
 
 
 def extraction_pool(config: Config) -> ExtractionPool:
@@ -892,7 +895,8 @@ class CapturePass:
         if self.on_outcome:
             self.on_outcome(outcome)
         if (outcome.capture_id and outcome.verdict and outcome.rendered is None and outcome.fetch.status is not None
-                and wants_screenshot(self.config, outcome.verdict.state, self.pipeline.force_screenshot)):
+                and wants_screenshot(self.config, outcome.verdict.state, self.pipeline.force_screenshot,
+                                     outcome.job.state)):
             task = asyncio.ensure_future(self.screenshot(outcome))
             self.shots.add(task)
             task.add_done_callback(self.shots.discard)

@@ -55,9 +55,15 @@ class Screenshot:
                 "width": self.width, "height": self.height, "size": self.size, "event_id": self.event_id}
 
 
-def wants_screenshot(config: Config, state: str | None, forced: bool = False) -> bool:
-    """Whether a capture judged `state` gets a screenshot."""
-    return forced or (config.browser.screenshots and state in SCREENSHOT_STATES)
+def wants_screenshot(config: Config, state: str | None, forced: bool = False, before: str | None = None) -> bool:
+    """Whether a capture judged `state` gets a screenshot, its source's state having been `before`:
+    a new or altered capture does, and a moved or deleted one when its source was not already so
+    (a page deleted for months is not screenshotted every night)."""
+    if forced:
+        return True
+    if not config.browser.screenshots or state not in SCREENSHOT_STATES:
+        return False
+    return state in ("new", "altered") or state != before
 
 
 def png_size(data: bytes) -> tuple[int, int]:

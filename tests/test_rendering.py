@@ -373,3 +373,18 @@ def test_a_noscript_notice_is_a_script_shell_and_a_plain_page_is_not():
     article = "The ministry signed the agreement with the provincial government on Tuesday, officials said. " * 3
     assert looks_unrendered(snap(article), shell, 40) is None
     assert looks_unrendered(snap("Short text."), b"<html><body><p>Short text.</p></body></html>", 40) is None
+
+
+def test_a_page_deleted_again_is_not_screenshotted_again(site, config):
+    config.browser.screenshots = True
+    url = site.set("/gone", "<html><head><title>Gone soon</title></head><body><article><p>"
+                   + "A report on the provincial police platform. " * 4 + "</p></article></body></html>")
+    sessions = open_database(config.database.url)
+    track(sessions, url)
+    run_pass(config, sessions)
+    del site.pages["/gone"]
+    run_pass(config, sessions, everything=True)
+    run_pass(config, sessions, everything=True)
+    with sessions() as session:
+        found = [(c.verdict, len(screenshots_for(session, c.id))) for c in session.scalars(select(Capture).order_by(Capture.id))]
+    assert found == [("new", 1), ("deleted", 1), ("deleted", 0)]
