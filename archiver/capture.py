@@ -20,7 +20,7 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -33,6 +33,7 @@ from archiver.anchors import anchor_quietly
 from archiver.browser import Browser
 from archiver.chain import add_captures
 from archiver.config import Config
+from archiver.redact import mask_url
 from archiver.extract import Extracted
 from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.limits import PageLimits
@@ -60,7 +61,8 @@ from archiver.screenshots import store_screenshot, wants_screenshot
 from archiver.stopping import Stop, abandoned
 from archiver.store import Packed, get_texts, put_blobs, sha256_hex
 from archiver.tasks import Judging, extract_and_judge, extract_visible
-from archiver.verdict import Snapshot, Verdict, is_blank_page, judge
+from archiver.vantages import DEFAULT, Route, UnknownVantage, proxy_of, route_for
+from archiver.verdict import Snapshot, Verdict, across_vantages, is_blank_page, judge
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,7 @@ class Job:
     render: str = "never"  # the source's render mode, or [fetch] render (archiver.rendering)
     state: str | None = None  # the source's state before this capture
     site_renders: bool = False  # its site is known to need rendering
+    route: Route = field(default_factory=Route)  # where it is fetched from (archiver.vantages)
 
     @property
     def renders_directly(self) -> bool:
@@ -133,6 +136,14 @@ class Outcome:
     screenshot: bytes | None = None  # a rendered capture's full-page PNG
     learnt_site: tuple[str, str] | None = None  # (site, why): remember that the site needs rendering
     capture_id: int | None = None  # set once stored
+    # The capture made again from the source's second vantage when this one did not get the
+    # page, and the state the two give the source together (verdict.across_vantages).
+    recheck: Outcome | None = None
+    source_verdict: Verdict | None = None
+
+    def parts(self) -> list[Outcome]:
+        """The captures this outcome stores, in order: its own, then the second vantage's."""
+        return [self] if self.recheck is None else [self, self.recheck]
 
 
 @dataclass
@@ -204,13 +215,13 @@ def _load_previous(session: Session, sources: list[Source]) -> dict[int, Previou
 class SiteContext:
     """Per-site pages that help judge a capture: the site's not-found page and home page, fetched once per pass."""
 
-    def __init__(self, fetcher: Fetcher, extractor: Callable) -> None:
-        self.fetcher = fetcher
+    def __init__(self, fetch: Callable[[str], Awaitable[FetchResult]], extractor: Callable) -> None:
+        self.fetch = fetch
         self.extractor = extractor
         self.tasks: dict[str, asyncio.Task] = {}
 
     async def _text_of(self, url: str, want_status_200: bool) -> str | None:
-        result = await self.fetcher.fetch(url)
+        result = await self.fetch(url)
         if not result.ok or not result.body or (want_status_200 and result.status != 200):
             return None
         try:
@@ -273,17 +284,56 @@ def _snapshot(job: Job, result: FetchResult, hops, text: str, full_text: str, ki
 
 
 class Pipeline:
-    """One pass's machinery: the fetcher, the extraction pool and the per-site context."""
+    """One pass's machinery: a fetcher and a per-site context for each vantage point (made
+    when a page first needs it: one connection pool per vantage), and the extraction pool.
+    Use as `async with pipeline:`."""
 
     def __init__(self, config: Config, pool: ExtractionPool) -> None:
         self.config = config
         self.pool = pool
-        self.fetcher = Fetcher(config.fetch)
-        self.sites = SiteContext(self.fetcher, self.extract_visible)
+        self.fetcher = Fetcher(config.fetch, vantage=DEFAULT)
+        self.fetchers: dict[str, Fetcher] = {DEFAULT: self.fetcher}
+        self.site_contexts: dict[str, SiteContext] = {}
         self.browser = Browser(config, address_policy=self.fetcher.address_policy)
         # `archiver screenshot URL`: render the page and screenshot it whatever its mode and verdict.
         self.force_render = False
         self.force_screenshot = False
+
+    async def __aenter__(self) -> Pipeline:
+        await self.fetcher.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        self.cancel_probes()
+        fetchers, self.fetchers = list(self.fetchers.values()), {}
+        for fetcher in fetchers:
+            await fetcher.__aexit__(None, None, None)
+
+    async def fetch(self, vantage: str, url: str, **kwargs) -> FetchResult:
+        """Fetch `url` from `vantage` (archiver.fetch.Fetcher.fetch); a vantage the configuration
+        no longer defines is a failed fetch that says so."""
+        fetcher = self.fetchers.get(vantage)
+        if fetcher is None:
+            try:
+                proxy = proxy_of(self.config, vantage)
+            except UnknownVantage as exc:
+                return FetchResult(requested_url=url, error_kind="proxy", error=str(exc), vantage=vantage)
+            fetcher = self.fetchers[vantage] = Fetcher(self.config.fetch, proxy=proxy, vantage=vantage)
+            await fetcher.__aenter__()
+        return await fetcher.fetch(url, **kwargs)
+
+    def sites(self, vantage: str) -> SiteContext:
+        """The not-found and home pages of sites as seen from `vantage`."""
+        context = self.site_contexts.get(vantage)
+        if context is None:
+            context = self.site_contexts[vantage] = SiteContext(
+                lambda url: self.fetch(vantage, url), self.extract_visible)
+        return context
+
+    def cancel_probes(self) -> None:
+        """Drop the site probes still under way, from every vantage."""
+        for context in self.site_contexts.values():
+            context.cancel()
 
     async def extract_visible(self, body: bytes, content_type: str | None, url: str) -> Extracted:
         """Extract a page's visible text only (no main text), in the pool: what a site's
@@ -291,16 +341,17 @@ class Pipeline:
         return await self.pool.call(extract_visible, body, content_type, url)
 
     async def extract_and_judge(
-        self, job: Job, result: FetchResult, hops: list, body_sha: str | None, follows_refresh: bool
+        self, job: Job, result: FetchResult, hops: list, body_sha: str | None, follows_refresh: bool,
+        vantage: str = DEFAULT,
     ) -> tuple[Extracted, Packed, Packed | None, Verdict | None]:
         """Extract a new body, compress it and its text, and judge the capture, in one call to
         the pool (archiver.tasks). The site's not-found and home pages are awaited first: its
         not-found probe was started with the batch, ahead of its pages."""
         not_found = home = None
         if self.config.verdict.probe_not_found and result.status == 200 and not result.error_kind:
-            not_found = await self.sites.not_found_text(result.final_url or job.url)
+            not_found = await self.sites(vantage).not_found_text(result.final_url or job.url)
             if hops:
-                home = await self.sites.home_text(result.final_url or job.url)
+                home = await self.sites(vantage).home_text(result.final_url or job.url)
         judging = Judging(
             current=_snapshot(job, result, hops, "", "", "other", None, body_sha),
             previous=job.previous.snapshot if job.previous else None,
@@ -310,16 +361,37 @@ class Pipeline:
         return await self.pool.call(extract_and_judge, result.body, result.content_type, judging)
 
     async def capture(self, job: Job) -> Outcome:
-        """Capture one source; never raises. A failure inside the archiver (a bug, a broken pool)
-        is tried again once, then becomes the outcome's error (error_kind "internal")."""
+        """Capture one source from its vantage; never raises. When that does not get the page
+        (deleted or unreachable) and the source has a second vantage, it is captured again from
+        there and the two verdicts are combined (verdict.across_vantages): the first capture
+        records the combined state, the second its own unless it failed too."""
+        outcome = await self._capture_from(job, job.route.vantage)
+        again = job.route.recheck
+        if not again or outcome.verdict is None or outcome.verdict.state not in ("deleted", "unreachable"):
+            return outcome
+        second = await self._capture_from(job, again)
+        if second.verdict is None:
+            outcome.recheck = second
+            return outcome
+        combined = across_vantages(job.route.vantage, outcome.verdict, outcome.fetch.error_kind,
+                                   again, second.verdict, second.fetch.error_kind)
+        outcome.verdict = Verdict(combined.state, combined.reason, None, False)
+        if second.verdict.state in ("deleted", "unreachable"):
+            second.verdict = Verdict(combined.state, combined.reason, None, False)
+        outcome.recheck, outcome.source_verdict = second, combined
+        return outcome
+
+    async def _capture_from(self, job: Job, vantage: str) -> Outcome:
+        """Capture one source from `vantage`; never raises. A failure inside the archiver (a bug,
+        a broken pool) is tried again once, then becomes the outcome's error (error_kind "internal")."""
         try:
-            return await self._capture(job)
+            return await self._capture(job, vantage)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.warning("capture of %s failed inside the archiver (%r); trying it again", job.url, exc)
         try:
-            return await self._capture(job)
+            return await self._capture(job, vantage)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one broken source never stops a pass
@@ -329,11 +401,12 @@ class Pipeline:
                 requested_url=job.url, final_url=None, status=None, redirects=[], request_headers={},
                 response_headers=[], body=b"", truncated=False, server_ip=None, http_version=None,
                 started_at=now, ended_at=now, error_kind="other", error=None, not_modified=False, content_type=None,
+                vantage=vantage,
             )
             return Outcome(job, result, None, "", None, error=f"internal error while capturing: {exc!r}", error_kind="internal")
 
-    async def _capture(self, job: Job) -> Outcome:
-        outcome, unrendered = await self._capture_plain(job)
+    async def _capture(self, job: Job, vantage: str) -> Outcome:
+        outcome, unrendered = await self._capture_plain(job, vantage)
         if unrendered is None:
             return outcome
         return await self._render(job, outcome, unrendered[1])
@@ -372,13 +445,13 @@ class Pipeline:
             provenance=rendered_provenance(plain.fetch.exchanges, plain.fetch.request_headers.get("User-Agent"), rendered,
                                            (settings.viewport_width, settings.viewport_height)))
 
-    async def _capture_plain(self, job: Job) -> tuple[Outcome, tuple[Snapshot, str] | None]:
-        """The plain capture (httpx); with its snapshot and why, when it should be rendered."""
+    async def _capture_plain(self, job: Job, vantage: str) -> tuple[Outcome, tuple[Snapshot, str] | None]:
+        """The plain capture (httpx) from `vantage`; with its snapshot and why, when it should be rendered."""
         prev = job.previous
         conditional_off = job.renders_directly or self.force_render
         asked = prev if prev is not None and not conditional_off else None
-        result = await self.fetcher.fetch(
-            job.url,
+        result = await self.fetch(
+            vantage, job.url,
             etag=asked.etag if asked else None,
             last_modified=asked.last_modified if asked else None,
             validated_url=asked.snapshot.final_url if asked else None,
@@ -405,14 +478,15 @@ class Pipeline:
                 kind = prev.kind
             else:
                 try:
-                    extracted, body, text_blob, verdict = await self.extract_and_judge(job, result, hops, body_sha, True)
+                    extracted, body, text_blob, verdict = await self.extract_and_judge(job, result, hops, body_sha, True,
+                                                                                       vantage)
                 except WorkerCrashed as exc:
                     return _crashed(job, result, hops, body_sha, exc), None
                 if extracted.error_kind:
                     return _unread(job, result, hops, body_sha, body, extracted), None
                 if verdict is None:  # a meta refresh to follow
                     target = extracted.meta_refresh or ""
-                    followed = await self.fetcher.fetch(target)
+                    followed = await self.fetch(vantage, target)
                     hops = hops + [(0, target)] + [(h.status, h.location) for h in followed.redirects]
                     refresh = Hop(url=result.final_url or job.url, status=0, location=target)
                     followed.redirects = result.redirects + [refresh] + followed.redirects
@@ -426,7 +500,7 @@ class Pipeline:
                     if result.body and result.status is not None and not result.error_kind:
                         try:
                             extracted, body, text_blob, verdict = await self.extract_and_judge(
-                                job, result, hops, body_sha, False)
+                                job, result, hops, body_sha, False, vantage)
                         except WorkerCrashed as exc:
                             return _crashed(job, result, hops, body_sha, exc), None
                         if extracted.error_kind:
@@ -518,7 +592,10 @@ def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_s
     )
 
 
-def _apply_to_source(source: Source, capture: Capture, verdict: Verdict | None, config: Config, now: datetime) -> None:
+def _apply_to_source(source: Source, capture: Capture, verdict: Verdict | None, config: Config, now: datetime,
+                     state: Verdict | None = None) -> None:
+    """What `capture` tells its source: when it was checked and is due, its state (`state` when
+    given: the state of several vantages together, else `verdict`), its last good capture."""
     source.last_checked_at = now
     source.last_capture_id = capture.id
     source.capture_count = (source.capture_count or 0) + 1
@@ -532,13 +609,14 @@ def _apply_to_source(source: Source, capture: Capture, verdict: Verdict | None, 
     source.last_error = capture.error if (capture.error_kind or verdict is None or not verdict.good) else None
     if verdict is None:
         return
-    if verdict.state != source.state:
+    state = state or verdict
+    if state.state != source.state:
         source.state_since = now
-    source.state = verdict.state
-    source.state_reason = verdict.reason
+    source.state = state.state
+    source.state_reason = state.reason
     if capture.final_url:
         source.final_url = capture.final_url
-    if verdict.state == "unreachable":
+    if state.state == "unreachable":
         source.unreachable_since = source.unreachable_since or now
     else:
         source.unreachable_since = None
@@ -555,6 +633,17 @@ def capture_settings(config: Config) -> dict:
     a kilobyte on each of millions of captures."""
     data = config.as_dict()
     return {section: data[section] for section in CAPTURE_SETTINGS}
+
+
+def with_vantage(settings: dict, config: Config, vantage: str | None) -> dict:
+    """`settings` plus the vantage point the capture was made from: its name and its proxy
+    (password masked), sealed with the capture as part of its provenance."""
+    name = vantage or DEFAULT
+    try:
+        proxy = mask_url(proxy_of(config, name))
+    except UnknownVantage:
+        proxy = None
+    return {**settings, "vantage": {"name": name, "proxy": proxy}}
 
 
 def write_outcomes(
@@ -580,6 +669,7 @@ def write_outcomes(
             outcomes = [o for o in outcomes if not o.lease_lost]
             if not outcomes:
                 return 0
+        checks, outcomes = outcomes, [part for o in outcomes for part in o.parts()]
         # The hashes computed while capturing are the blob keys: no body is hashed twice.
         with_body = [o for o in outcomes if o.body and not o.fetch.not_modified]
         with_text = [o for o in outcomes if o.text]
@@ -595,12 +685,15 @@ def write_outcomes(
         put_blobs(session, list(extra.values()), keys=list(extra))
         put_blobs(session, [o.rendered for o in outcomes if o.rendered])
         captures = []
+        from_vantage: dict[str | None, dict] = {}
         for o, record in zip(outcomes, records):
             if o.fetch.not_modified and o.job.previous:
                 body_sha = o.job.previous.snapshot.body_sha256
             else:
                 body_sha = body_of.get(id(o))
-            row = _capture_row(o, run_id, config_data, body_sha, text_of.get(id(o)), record)
+            if o.fetch.vantage not in from_vantage:
+                from_vantage[o.fetch.vantage] = with_vantage(config_data, config, o.fetch.vantage)
+            row = _capture_row(o, run_id, from_vantage[o.fetch.vantage], body_sha, text_of.get(id(o)), record)
             row.rendered_sha256 = o.rendered.sha256 if o.rendered else None
             row.screenshot_sha256 = sha256_hex(o.screenshot) if o.screenshot else None
             captures.append(row)
@@ -610,8 +703,9 @@ def write_outcomes(
         remember_sites(session, {o.learnt_site[0]: (o.job.source_id, o.learnt_site[1]) for o in outcomes if o.learnt_site})
         sources = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_([o.job.source_id for o in outcomes])))}
         now = utcnow()
+        combined = {id(check.recheck): check.source_verdict for check in checks if check.recheck is not None}
         for o, capture in zip(outcomes, captures):
-            _apply_to_source(sources[o.job.source_id], capture, o.verdict, config, now)
+            _apply_to_source(sources[o.job.source_id], capture, o.verdict, config, now, combined.get(id(o)))
         session.flush()
         plugins.after_captures(session, [(sources[o.job.source_id], capture, o.text) for o, capture in zip(outcomes, captures)])
         submissions.after_captures(session, [(sources[o.job.source_id], capture) for o, capture in zip(outcomes, captures)],
@@ -619,13 +713,13 @@ def write_outcomes(
         return new_bodies
 
 
-def _prepare_jobs(session: Session, ids: list[int], render: str = "auto") -> list[Job]:
+def _prepare_jobs(session: Session, ids: list[int], config: Config) -> list[Job]:
     sources = list(session.scalars(select(Source).where(Source.id.in_(ids)).order_by(Source.id)))
     previous = _load_previous(session, sources)
-    modes = {s.id: s.render or render for s in sources}
+    modes = {s.id: s.render or config.fetch.render for s in sources}
     sites = remembered_sites(session, [s.url for s in sources if modes[s.id] == "auto"])
-    return [Job(s.id, s.url, previous.get(s.id), render=modes[s.id], site_renders=site_of(s.url) in sites, state=s.state)
-            for s in sources]
+    return [Job(s.id, s.url, previous.get(s.id), render=modes[s.id], site_renders=site_of(s.url) in sites, state=s.state,
+                route=route_for(config, s.url, s.vantage, s.recheck_vantage)) for s in sources]
 
 
 def extraction_pool(config: Config) -> ExtractionPool:
@@ -711,10 +805,10 @@ class CapturePass:
         writer_task.add_done_callback(self._writer_ended)
         heartbeat_task = asyncio.ensure_future(self.heartbeat())
         try:
-            async with self.pipeline.fetcher, self.pipeline.browser:
+            async with self.pipeline, self.pipeline.browser:
                 await self.claim_and_capture(writer_task)
                 await self.settle()
-                self.pipeline.sites.cancel()
+                self.pipeline.cancel_probes()
                 if not writer_task.done():
                     await self.results.put(None)
                 await writer_task
@@ -761,7 +855,7 @@ class CapturePass:
             release_dead_leases(session)
             ids = claim_sources(session, self.worker, self.config.capture.batch_size,
                                 self.config.schedule.lease_seconds, source_ids=self.source_ids)
-            return _prepare_jobs(session, ids, self.config.fetch.render) if ids else []
+            return _prepare_jobs(session, ids, self.config) if ids else []
 
     async def claim_and_capture(self, writer_task: asyncio.Task) -> None:
         """Claim batches and start their captures until nothing is due, the stop is requested or
@@ -774,7 +868,7 @@ class CapturePass:
             self.claimed_pending.update(job.source_id for job in jobs)
             for job in jobs:
                 if self.config.verdict.probe_not_found:
-                    self.pipeline.sites.warm(job.url)
+                    self.pipeline.sites(job.route.vantage).warm(job.url)
                 if not await self._slot() or writer_task.done():
                     return
                 task = asyncio.ensure_future(self.capture(job))

@@ -77,6 +77,15 @@ class BrowserConfig:
 
 
 @dataclass
+class SiteConfig:
+    """A [sites] rule: the vantage that captures the pages of a host suffix, and the one that
+    checks them again when it does not get them ("" for none)."""
+
+    vantage: str = ""
+    recheck: str = ""
+
+
+@dataclass
 class CaptureConfig:
     default_interval_hours: float = 24.0
     extract_workers: int = 0
@@ -169,6 +178,7 @@ class Config:
     integrity: IntegrityConfig = field(default_factory=IntegrityConfig)
     web: WebConfig = field(default_factory=WebConfig)
     vantages: dict[str, VantageConfig] = field(default_factory=dict)
+    sites: dict[str, SiteConfig] = field(default_factory=dict)
     path: str | None = None
 
     def as_dict(self, redact: bool = True) -> dict[str, Any]:
@@ -275,6 +285,9 @@ def load_config(path: str | os.PathLike | None = None, env: Mapping[str, str] | 
             if section == "vantages":
                 config.vantages = _vantages(file, values)
                 continue
+            if section == "sites":
+                config.sites = _sites(file, values)
+                continue
             known = {f.name for f in dataclasses.fields(getattr(config, section))}
             for key, value in values.items():
                 if key not in known:
@@ -293,6 +306,8 @@ def _vantages(file: Path, tables: dict[str, Any]) -> dict[str, VantageConfig]:
     """The [vantages.NAME] tables of a configuration file, each checked like a section."""
     vantages = {}
     for name, values in tables.items():
+        if name == "default":
+            raise ConfigError(f"{file}: [vantages.default] is the [fetch] settings: set its proxy as [fetch] proxy")
         if not VANTAGE_NAME.fullmatch(name):
             raise ConfigError(f"{file}: [vantages.{name}]: a vantage name is letters, digits, '-' and '_' "
                               "(it is stored on every capture made from it)")
@@ -305,6 +320,26 @@ def _vantages(file: Path, tables: dict[str, Any]) -> dict[str, VantageConfig]:
             setattr(vantage, key, _coerce(f"vantages.{name}", key, value, getattr(vantage, key)))
         vantages[name] = vantage
     return vantages
+
+
+def _sites(file: Path, rules: dict[str, Any]) -> dict[str, SiteConfig]:
+    """The [sites] table: host suffix = "vantage", or = { vantage = "...", recheck = "..." }."""
+    sites = {}
+    for suffix, value in rules.items():
+        if not suffix.strip(".") or "/" in suffix or " " in suffix:
+            raise ConfigError(f"{file}: [sites] {suffix!r} is not a host name or suffix (e.g. \".gov.cn\", \"www.miit.gov.cn\")")
+        if isinstance(value, str):
+            sites[suffix] = SiteConfig(vantage=value)
+            continue
+        if not isinstance(value, dict):
+            raise ConfigError(f"{file}: [sites] {suffix!r} must be a vantage name or {{ vantage = \"...\", recheck = \"...\" }}")
+        rule = SiteConfig()
+        for key, item in value.items():
+            if key not in {f.name for f in dataclasses.fields(SiteConfig)}:
+                raise ConfigError(f"{file}: unknown key {key!r} in [sites] {suffix!r} (vantage, recheck)")
+            setattr(rule, key, _coerce("sites", f"{suffix!r} {key}", item, ""))
+        sites[suffix] = rule
+    return sites
 
 
 def proxy_problem(proxy: str) -> str | None:
@@ -331,6 +366,12 @@ def _validate(config: Config) -> None:
         problem = proxy_problem(proxy)
         if problem:
             raise ConfigError(f"{where} {problem}")
+    known = {"default", *config.vantages}
+    for suffix, rule in config.sites.items():
+        for name in (rule.vantage, rule.recheck):
+            if name and name not in known:
+                raise ConfigError(f"[sites] {suffix!r} names the vantage {name!r}, which is not defined: "
+                                  f"add [vantages.{name}] with its proxy (defined: {', '.join(sorted(known))})")
     checks = [
         (config.fetch.concurrency >= 1, "[fetch] concurrency must be at least 1"),
         (config.fetch.per_host_concurrency >= 1, "[fetch] per_host_concurrency must be at least 1"),

@@ -519,18 +519,25 @@ class Fetcher:
         return f"of vantage {self.vantage} ({where})" if self.vantage else where
 
     def _proxy_failure(self, exc: httpx.HTTPError, url: httpx.URL) -> _Failure | None:
-        """The failure of a fetch through the proxy that is the proxy's own: it cannot be reached,
-        refuses our credentials, or refuses (or fails) to connect to `url`'s host. None for the
-        others, which say what the page's server did. Through a proxy every connection is to the
-        proxy: the target's refusals come back as the proxy's answer."""
+        """The failure of a fetch through the proxy, told as what it says about the page or about
+        the proxy. Kind "proxy" only for the proxy's own failures (nothing listening where it
+        should be, its host name unknown, our credentials refused): they say nothing about the
+        page. A proxy that cannot reach the site, or closes the connection without an answer
+        (a refusal, a firewall, a proxy's block rules), is a refused connection to the site,
+        seen from this vantage. None for the others, told as without a proxy."""
         text = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.ProxyError):
-            return _Failure("proxy", f"the proxy {self._proxy_name()} did not connect to {url.host}: {text}")
-        if isinstance(exc, httpx.ConnectTimeout):
-            return _Failure("proxy", f"timed out after {_seconds(self.config.timeout)} connecting to the proxy "
-                                     f"{self._proxy_name()}")
-        if isinstance(exc, httpx.ConnectError):
+            if any(word in text.lower() for word in ("407", "password", "authenticat")):
+                return _Failure("proxy", f"the proxy {self._proxy_name()} refused our credentials ({text}): "
+                                         "check the user and password in its proxy URL")
+            return _Failure("connect", f"the proxy {self._proxy_name()} could not connect to {url.host}: {text}")
+        if isinstance(exc, httpx.ConnectError) and (
+                _caused_by(exc, ConnectionRefusedError) is not None or _caused_by(exc, socket.gaierror) is not None):
             return _Failure("proxy", f"could not connect to the proxy {self._proxy_name()}: {text}")
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ConnectError)) and (
+                "disconnected" in text.lower() or not str(exc)):
+            return _Failure("connect", f"no answer from {url.host} through the proxy {self._proxy_name()}: the "
+                                       "connection was closed before any response (refused by the site or by the proxy)")
         return None
 
     async def _pool(self, url: httpx.URL) -> _SitePool:

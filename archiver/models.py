@@ -61,7 +61,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict: JSON, list: JSON}
 
 
-SOURCE_STATES = ("pending", "new", "unchanged", "altered", "moved", "deleted", "unreachable")
+SOURCE_STATES = ("pending", "new", "unchanged", "altered", "moved", "deleted", "unreachable", "blocked")
 
 
 class Source(Base):
@@ -89,6 +89,10 @@ class Source(Base):
     capture_count: Mapped[int] = mapped_column(Integer, default=0)
     # Never submitted to, nor looked up at, the Wayback Machine (`archiver add URL --no-wayback`).
     no_wayback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The vantage point that captures it, and the one that checks it again when the first does
+    # not get the page (archiver.vantages); NULL: its site's [sites] rule, else `default`.
+    vantage: Mapped[str | None] = mapped_column(String(32))
+    recheck_vantage: Mapped[str | None] = mapped_column(String(32))
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None]
     # Set when the researcher stops tracking the source: it is no longer captured, and every

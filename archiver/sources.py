@@ -59,6 +59,8 @@ def add_source(
     interval_hours: float | None = None,
     no_wayback: bool | None = None,
     render: str | None = None,
+    vantage: str | None = None,
+    recheck: str | None = None,
 ) -> tuple[Source, bool]:
     """Track `url` (normalised). Returns (source, created); an existing source gains missing details.
 
@@ -66,6 +68,8 @@ def add_source(
     waiting are withdrawn), False allows it again, None leaves it as it is.
     `render` ("never", "auto", "always"; archiver.rendering) sets how the source is captured, None
     leaves it as it is ([fetch] render for a new source).
+    `vantage` and `recheck` (names checked by archiver.vantages.check_name) set where it is
+    captured from and checked again from; None leaves them as they are.
     Raises archiver.urls.InvalidURL for a malformed or non-http(s) URL.
     """
     from sqlalchemy import select
@@ -82,6 +86,10 @@ def add_source(
             source.interval_hours = interval_hours
         if render is not None:
             source.render = render
+        if vantage:
+            source.vantage = vantage
+        if recheck:
+            source.recheck_vantage = recheck
         if no_wayback is not None and bool(source.no_wayback) != no_wayback:
             source.no_wayback = no_wayback
             if no_wayback:
@@ -97,6 +105,8 @@ def add_source(
         interval_hours=interval_hours,
         no_wayback=bool(no_wayback),
         render=render,
+        vantage=vantage or None,
+        recheck_vantage=recheck or None,
         added_at=utcnow(),
         next_due_at=utcnow(),
         state="pending",
@@ -148,6 +158,8 @@ class SourceRow:
     interval_hours: float | None = None
     untracked_at: datetime | None = None
     untracked_reason: str | None = None
+    vantage: str | None = None
+    recheck_vantage: str | None = None
 
     def interval(self, default_hours: float) -> float:
         """Hours between captures: the source's own interval, else the configured default."""
@@ -176,12 +188,15 @@ class SourceRow:
             "untracked_reason": self.untracked_reason,
             "next_due": iso(self.next_due) if self.untracked_at is None else None,
             "interval_hours": self.interval_hours or default_interval_hours,
+            "vantage": self.vantage,
+            "recheck_vantage": self.recheck_vantage,
         }
 
 
 _ROW_SELECT = (
     "SELECT id, url, state, state_since, state_reason, final_url, last_checked_at, last_error, capture_count,"
-    " unreachable_since, title, lang, no_wayback, next_due_at, interval_hours, untracked_at, untracked_reason"
+    " unreachable_since, title, lang, no_wayback, next_due_at, interval_hours, untracked_at, untracked_reason,"
+    " vantage, recheck_vantage"
     " FROM sources"
 )
 
@@ -197,7 +212,7 @@ def _source_rows(db: Reader, where: str, params: list, limit: int | None) -> lis
 def _source_row(r: tuple) -> SourceRow:
     """A SourceRow from a row of _ROW_SELECT."""
     return SourceRow(r[0], r[1], r[2], utc(r[3]), r[4], r[5], utc(r[6]), r[7], r[8], utc(r[9]), r[10], r[11],
-                     bool(r[12]), utc(r[13]), r[14], utc(r[15]), r[16])
+                     bool(r[12]), utc(r[13]), r[14], utc(r[15]), r[16], r[17], r[18])
 
 
 def list_sources(db: Reader, state: str | None = None, limit: int | None = None) -> list[SourceRow]:

@@ -871,3 +871,45 @@ def _refusal(status: int) -> str:
     if 300 <= status < 400:
         return f"status {status}: a redirect without a usable target"
     return f"status {status}: the server did not serve the page"
+
+
+def _not_from(verdict: Verdict, error_kind: str | None) -> str:
+    """How a vantage failed to get a page, in two words: "refused from", "timed out from" ..."""
+    if verdict.state == "deleted":
+        return "not found from"
+    if error_kind == "timeout":
+        return "timed out from"
+    return "refused from"
+
+
+def across_vantages(first: str, first_verdict: Verdict, first_error: str | None,
+                    second: str, second_verdict: Verdict, second_error: str | None) -> Verdict:
+    """The state of a source fetched from vantage `first`, which did not get the page (deleted
+    or unreachable), then checked again from vantage `second`. `*_error` are the error kinds
+    of the two fetches (archiver.fetch.ERROR_KINDS), None when a response came.
+
+    - `second` gets the page -> blocked ("reachable from cn, refused from direct"), never
+      deleted: the page is there, for some visitors. Good when the second capture is good (it
+      is then the baseline); the reason says how the page looks from `second`.
+    - the proxy of either vantage failed (down, credentials refused) -> unreachable: that
+      vantage says nothing about the page, so it cannot be judged across vantages.
+    - neither gets it and at least one finds it gone -> deleted, the reason naming both: gone
+      from every vantage that reached it (a vantage refused or timed out never saw the page).
+    - unreachable from both -> unreachable.
+    """
+    if second_verdict.state not in ("deleted", "unreachable"):
+        how = _not_from(first_verdict, first_error)
+        reason = (f"reachable from {second}, {how} {first} ({first_verdict.reason}); "
+                  f"from {second}: {second_verdict.state}, {second_verdict.reason}")
+        return Verdict("blocked", reason, second_verdict.similarity, second_verdict.good)
+    both = f"from {first}: {first_verdict.reason}; from {second}: {second_verdict.reason}"
+    failed = [name for name, kind in ((first, first_error), (second, second_error)) if kind == "proxy"]
+    if failed:
+        return Verdict("unreachable", f"could not be checked from {' and '.join(failed)} (its proxy failed), so not "
+                                      f"judged across vantages: {both}", None, False)
+    if first_verdict.state == second_verdict.state == "deleted":
+        return Verdict("deleted", f"gone from every vantage ({first}, {second}): {both}", None, False)
+    if "deleted" in (first_verdict.state, second_verdict.state):
+        gone, other = (first, second) if first_verdict.state == "deleted" else (second, first)
+        return Verdict("deleted", f"not found from {gone}, and {other} did not reach the page: {both}", None, False)
+    return Verdict("unreachable", f"unreachable from every vantage ({first}, {second}): {both}", None, False)

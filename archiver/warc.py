@@ -65,6 +65,7 @@ from archiver.readdb import Reader
 from archiver.screenshots import screenshots_for
 from archiver.store import get_blob, put_blobs, sha256_hex
 from archiver.urls import InvalidURL
+from archiver.vantages import capture_vantage
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ RECORD_NAMESPACE = uuid.UUID("6f1c0c5e-6d0a-4c61-9a55-3f0c1f7d2b11")
 CAPTURE_ID_HEADER = "X-Archiver-Capture-ID"
 RECORD_HASH_HEADER = "X-Archiver-Record-Hash"
 PREV_HASH_HEADER = "X-Archiver-Prev-Hash"
+# The vantage point (archiver.vantages) a live capture was fetched from: "cn", "direct", "default".
+VANTAGE_HEADER = "X-Archiver-Vantage"
 ORIG_PREFIX = "X-Archive-Orig-"
 NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 PAGE_SIZE = 500
@@ -201,6 +204,7 @@ def capture_metadata(capture: Capture, events: list[dict] | None = None) -> dict
         "similarity": capture.similarity,
         "compared_to_id": capture.compared_to_id,
         "wayback_url": capture.wayback_url or copy.get("wayback_url"),
+        "vantage": capture_vantage(capture.config),
         "events": events,
     }
 
@@ -233,6 +237,8 @@ def _write_capture(session: Session, writer: WARCWriter, capture: Capture) -> in
         if capture.error_kind == "too_large":
             headers["WARC-Truncated"] = "length"
         headers[CAPTURE_ID_HEADER] = str(capture.id)
+        if capture_vantage(capture.config):
+            headers[VANTAGE_HEADER] = capture_vantage(capture.config)
         if capture.record_hash:
             headers[RECORD_HASH_HEADER] = capture.record_hash
             headers[PREV_HASH_HEADER] = capture.prev_hash or "none"

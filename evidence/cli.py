@@ -438,18 +438,20 @@ def import_command(app, file: str, encoding: str | None, as_json: bool) -> None:
 
     Columns: url (required), lang, title, publisher, claim_id, claim, tags (';'-separated),
     quote, accessed, note, datapoint_id, entity, country, category, place, latitude, longitude,
-    date, description, no_wayback (yes: never sent to the Wayback Machine). Importing the same
+    date, description, no_wayback (yes: never sent to the Wayback Machine), vantage and recheck
+    (where it is captured from and checked again from, see docs/vantages.md). Importing the same
     file again adds nothing. Rejected rows are listed with their line number and reason; the good
     rows are imported all the same. Exits 2 when every row was rejected. Cells that `archiver
     export` protected against spreadsheet formulas (a leading ') are read back as they were.
     """
+    from archiver.vantages import names
     from evidence.csvio import CSVFileError, import_file
 
     if not Path(file).is_file():
         fail(f"no such file: {file}", code=2)
     try:
         with app.sessions.begin() as session:
-            summary = import_file(session, file, encoding=encoding)
+            summary = import_file(session, file, encoding=encoding, vantages=names(app.config))
     except CSVFileError as exc:
         fail(f"{file}: {exc}", code=2)
     if as_json:

@@ -32,12 +32,14 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archiver.config import VANTAGE_NAME
 from archiver.models import Source, utcnow
 from archiver.sources import add_source
 from evidence.checks import backfill_checks
@@ -59,9 +61,9 @@ from evidence.models import Citation, Claim, DataPoint
 COLUMNS = (
     "url", "lang", "title", "publisher", "claim_id", "claim", "tags", "quote", "accessed", "note",
     "datapoint_id", "entity", "country", "category", "place", "latitude", "longitude", "date", "description",
-    "no_wayback", "render",
+    "no_wayback", "render", "vantage", "recheck",
 )
-SOURCE_COLUMNS = ("url", "lang", "title", "publisher", "no_wayback", "render")
+SOURCE_COLUMNS = ("url", "lang", "title", "publisher", "no_wayback", "render", "vantage", "recheck")
 _TRIGGERS = "=+\\-@\t\r"
 _FORMULA = re.compile(f"'*[{_TRIGGERS}]")
 _PROTECTED = re.compile(f"'+[{_TRIGGERS}]")
@@ -250,13 +252,23 @@ class _Importer:
     rows that differ get a warning); a claim's tags are the union of the tags on all its rows.
     """
 
-    def __init__(self, session: Session, summary: ImportSummary) -> None:
+    def __init__(self, session: Session, summary: ImportSummary, vantages: Iterable[str] | None = None) -> None:
         self.session = session
         self.summary = summary
+        self.vantages = None if vantages is None else list(vantages)
         self.defined_claims: set[str] = set()
         self.defined_points: set[str] = set()
         self.generated_claims: dict[str, str] = {}
         self.generated_points: dict[tuple, str] = {}
+
+    def _vantage(self, name: str | None, column: str) -> str | None:
+        """A vantage cell: a name the configuration defines (when known), or None when empty."""
+        if not name:
+            return None
+        if not VANTAGE_NAME.fullmatch(name) or (self.vantages is not None and name not in self.vantages):
+            known = f": the configuration defines {', '.join(self.vantages)}" if self.vantages is not None else ""
+            raise EvidenceError(f"{column}: unknown vantage {name!r}{known}")
+        return name
 
     def _claim_exists(self, claim_id: str) -> bool:
         return claim_id in self.defined_claims or self.session.get(Claim, claim_id) is not None
@@ -300,6 +312,7 @@ class _Importer:
         url = check_url(url)
         no_wayback = _yes_no(row.get("no_wayback"), "no_wayback")
         render = _render_mode(row.get("render"))
+        where = {column: self._vantage(row.get(column), column) for column in ("vantage", "recheck")}
         accessed = check_date(row.get("accessed"), "accessed date")
         claim_id, claim_text = row.get("claim_id"), row.get("claim")
         tags = parse_tags(row.get("tags"))
@@ -332,7 +345,7 @@ class _Importer:
         return _Checked(
             line=row.line, url=url,
             source={name: row.get(name) for name in ("lang", "title", "publisher")} | {"no_wayback": no_wayback,
-                                                                                       "render": render},
+                                                                                       "render": render} | where,
             claim_id=claim_id, claim_text=claim_text, tags=tags,
             datapoint_id=datapoint_id, datapoint=point,
             quote=quote, accessed=accessed, note=note,
@@ -372,7 +385,7 @@ class _Importer:
         before = None
         existing = self.session.scalars(select(Source).where(Source.url == checked.url)).first()
         if existing is not None:
-            before = (bool(existing.no_wayback), existing.render)
+            before = (bool(existing.no_wayback), existing.render, existing.vantage, existing.recheck_vantage)
         source, created = add_source(self.session, checked.url, **checked.source)
         if created:
             self.summary.new_sources += 1
@@ -380,7 +393,8 @@ class _Importer:
         else:
             if source.id not in self.seen_sources and source.id not in self.new_source_ids:
                 self.summary.sources_already_tracked += 1
-            if before is not None and before != (bool(source.no_wayback), source.render):
+            if before is not None and before != (bool(source.no_wayback), source.render, source.vantage,
+                                                 source.recheck_vantage):
                 outcomes.add("updated")
         (self.new_source_ids if created else self.seen_sources).add(source.id)
         if checked.claim_id:
@@ -467,10 +481,13 @@ class _Importer:
         return "already"
 
 
-def import_rows(session: Session, rows: list[CSVRow], *, encoding: str = "utf-8") -> ImportSummary:
-    """Import parsed rows into the session (the caller commits); see the module notes."""
+def import_rows(session: Session, rows: list[CSVRow], *, encoding: str = "utf-8",
+                vantages: Iterable[str] | None = None) -> ImportSummary:
+    """Import parsed rows into the session (the caller commits); see the module notes.
+    `vantages`: the vantage names the configuration defines (the `vantage` and `recheck`
+    columns must name one of them); None accepts any well-formed name."""
     summary = ImportSummary(rows=len(rows), encoding=encoding)
-    importer = _Importer(session, summary)
+    importer = _Importer(session, summary, vantages)
     valid = []
     for row in rows:
         try:
@@ -482,16 +499,18 @@ def import_rows(session: Session, rows: list[CSVRow], *, encoding: str = "utf-8"
     return summary
 
 
-def import_file(session: Session, path: str | os.PathLike, *, encoding: str | None = None) -> ImportSummary:
+def import_file(session: Session, path: str | os.PathLike, *, encoding: str | None = None,
+                vantages: Iterable[str] | None = None) -> ImportSummary:
     """Read, validate and import a CSV file into the session (the caller commits)."""
-    return import_bytes(session, _file_bytes(path), encoding=encoding)
+    return import_bytes(session, _file_bytes(path), encoding=encoding, vantages=vantages)
 
 
-def import_bytes(session: Session, data: bytes, *, encoding: str | None = None) -> ImportSummary:
+def import_bytes(session: Session, data: bytes, *, encoding: str | None = None,
+                 vantages: Iterable[str] | None = None) -> ImportSummary:
     """Import a CSV file's bytes (an upload) like import_file (the caller commits)."""
     text, used = decode_csv_bytes(data, encoding)
     parsed = parse_csv(text, used)
-    summary = import_rows(session, parsed.rows, encoding=parsed.encoding)
+    summary = import_rows(session, parsed.rows, encoding=parsed.encoding, vantages=vantages)
     if parsed.unknown_columns:
         summary.warnings.insert(0, f"columns ignored (not known): {', '.join(parsed.unknown_columns)}")
     return summary
@@ -541,7 +560,8 @@ def _source_row(source: Source) -> dict[str, str]:
     row = dict.fromkeys(COLUMNS, "")
     row.update({"url": source.url, "lang": source.lang or "", "title": source.title or "",
                 "publisher": source.publisher or "", "no_wayback": "yes" if source.no_wayback else "",
-                "render": source.render or ""})
+                "render": source.render or "", "vantage": source.vantage or "",
+                "recheck": source.recheck_vantage or ""})
     return row
 
 

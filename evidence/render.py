@@ -56,6 +56,7 @@ def capture_json(ref: CaptureRef | None) -> dict | None:
         "wayback_url": ref.wayback_url,
         "wayback_timestamp": ref.wayback_timestamp,
         "screenshots": [{"sha256": key, "path": screenshot_path(key)} for key in ref.screenshots],
+        "vantage": ref.vantage,
     }
 
 
@@ -104,6 +105,7 @@ def citation_json(c: CitationReport) -> dict:
         "problems": list(c.problems),
         "best_capture": capture_json(c.best_capture),
         "wayback": wayback,
+        "wayback_note": c.wayback_note,
         "citation_line": c.citation_line,
     }
 
@@ -183,7 +185,8 @@ def _quote_status_text(c: CitationReport) -> str:
 def _capture_text(ref: CaptureRef) -> str:
     origin = {"live": "live capture", "wayback": "recovered from the Wayback Machine",
               "warc": "imported from a WARC file"}.get(ref.origin, ref.origin)
-    return f"{dates.when(ref.captured_at, utc=True)} ({origin}, capture {ref.id})"
+    seen_from = f", from vantage {ref.vantage}" if ref.vantage and ref.vantage != "default" else ""
+    return f"{dates.when(ref.captured_at, utc=True)} ({origin}{seen_from}, capture {ref.id})"
 
 
 def citation_md(c: CitationReport, number: int) -> str:
@@ -222,6 +225,8 @@ def citation_md(c: CitationReport, number: int) -> str:
     if c.wayback is not None:
         day = dates.day(c.wayback.wayback_date or c.wayback.captured_at)
         lines.append(f"- **Wayback Machine:** <{c.wayback.wayback_url}> ({day})")
+    if c.wayback_note:
+        lines.append(f"- **Wayback Machine:** {md(c.wayback_note)}")
     lines.append(f"- **Cite as:** {md(c.citation_line)}")
     return "\n".join(lines)
 
@@ -399,6 +404,8 @@ def citation_html(c: CitationReport, number: int) -> str:
         rows.append(("Best capture", "none"))
     if c.wayback is not None:
         rows.append(("Wayback Machine", _version_link(c)))
+    if c.wayback_note:
+        rows.append(("Wayback Machine", f'<span class="muted">{esc(c.wayback_note)}</span>'))
     problems = "".join(f'<span class="badge">{esc(p)}</span>' for p in c.problems)
     body = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
     return (

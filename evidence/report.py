@@ -27,6 +27,7 @@ than the whole report); code holding an SQLAlchemy session passes `Reader.of_ses
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -34,6 +35,7 @@ from archiver import dates
 from archiver.anchors import Head, read_head
 from archiver.events import HAS_WAYBACK_COPY, screenshot_keys, wayback_copies
 from archiver.readdb import Reader, chunks, in_list, utc
+from archiver.vantages import capture_vantage
 from evidence import ARCHIVE_ORIGINS, LIVE_GOOD, PRESENT_STATUSES, EvidenceError
 
 SUPPORT_LEVELS = ("live", "archive", "none", "unchecked")
@@ -57,6 +59,7 @@ class CaptureRef:
     wayback_timestamp: str | None
     screenshots: list[str] = field(default_factory=list)  # SHA-256 of each screenshot (archiver.screenshots)
     provenance: dict | None = None  # how it was collected (archiver.provenance), for the best capture
+    vantage: str | None = None  # the vantage point a live capture was made from (archiver.vantages)
 
     @property
     def wayback_date(self) -> datetime | None:
@@ -72,7 +75,7 @@ class CaptureRef:
 
 _CAPTURE_COLUMNS = (
     "captures.id, captures.source_id, captures.origin, captures.started_at, captures.status_code, captures.final_url,"
-    " captures.body_sha256, captures.text_sha256, captures.wayback_url, captures.wayback_timestamp"
+    " captures.body_sha256, captures.text_sha256, captures.wayback_url, captures.wayback_timestamp, captures.config"
 )
 
 
@@ -136,6 +139,9 @@ class CitationReport:
     wayback: CaptureRef | None
     citation_line: str
     problems: list[str] = field(default_factory=list)
+    # For a blocked source: what the Wayback Machine could see of a page that answers only from
+    # some vantage points (Save Page Now fetches it from its own servers).
+    wayback_note: str | None = None
 
 
 @dataclass
@@ -230,7 +236,13 @@ def _and(conditions: tuple[Condition, ...]) -> Condition:
 
 
 def _capture_ref(row) -> CaptureRef:
-    return CaptureRef(row[0], row[1], row[2], utc(row[3]), *row[4:10])
+    settings = row[10]
+    if isinstance(settings, (str, bytes)):
+        try:
+            settings = json.loads(settings)
+        except ValueError:
+            settings = None
+    return CaptureRef(row[0], row[1], row[2], utc(row[3]), *row[4:10], vantage=capture_vantage(settings))
 
 
 def _latest_checks(db: Reader, citation_ids: list[int], *conditions: Condition) -> dict[int, Check]:
@@ -342,7 +354,7 @@ def citation_line(title: str | None, publisher: str | None, url: str, accessed: 
 
 
 def _support(source: _Source, quote: str | None, latest_live: Check | None, best: CaptureRef | None) -> str:
-    live_page = source.state in LIVE_GOOD
+    live_page = source.state in (*LIVE_GOOD, "blocked")
     if quote:
         if live_page and latest_live is not None and latest_live.status in PRESENT_STATUSES:
             return "live"
@@ -363,7 +375,7 @@ def _support(source: _Source, quote: str | None, latest_live: Check | None, best
 def _problems(source: _Source, quote_status: str | None) -> list[str]:
     """What a reader of the report should look at, beyond the support level."""
     found = []
-    if source.state in ("deleted", "altered", "unreachable"):
+    if source.state in ("deleted", "altered", "unreachable", "blocked"):
         found.append(f"source {source.state}")
     if quote_status == "missing":
         found.append("quote missing")
@@ -416,6 +428,7 @@ def citation_reports(db: Reader, rows: list[_Cited]) -> list[CitationReport]:
     _attach_wayback_copies(db, [*latest_live.values(), *best.values(), *wayback.values()],
                            [*last_good.values(), *archived.values(), *with_wayback.values()])
     _attach_collection(db, [*[c.capture for c in best.values()], *last_good.values(), *archived.values()])
+    notes = wayback_notes(db, [c.source.id for c in rows if c.source.state == "blocked"])
     reports = []
     for citation in rows:
         source = citation.source
@@ -458,8 +471,31 @@ def citation_reports(db: Reader, rows: list[_Cited]) -> list[CitationReport]:
             citation_line=citation_line(source.title, source.publisher, source.url, citation.accessed,
                                         best_ref, wayback_ref, checked=support != "unchecked"),
             problems=_problems(source, status),
+            wayback_note=notes.get(source.id),
         ))
     return reports
+
+
+def wayback_notes(db: Reader, blocked_ids: list[int]) -> dict[int, str]:
+    """For each blocked source, what Save Page Now made of it: it fetches pages from its own
+    servers, outside the vantage point that got the page, and may be refused as well. Says so
+    when its last submission failed (with the error), or when it has no copy of the page."""
+    notes: dict[int, str] = {}
+    for chunk in chunks(sorted(set(blocked_ids))):
+        latest: dict[int, tuple] = {}
+        for source_id, status, error, stamp in db.rows(
+                "SELECT source_id, status, last_error, wayback_timestamp FROM wayback_jobs"
+                f" WHERE source_id IN {in_list(chunk)} AND status IN ('done', 'failed') ORDER BY id", chunk):
+            latest[source_id] = (status, error, stamp)
+        for source_id in chunk:
+            status, error, _stamp = latest.get(source_id, (None, None, None))
+            if status == "failed":
+                notes[source_id] = ("Save Page Now could not see the page: it fetches it from outside the vantage "
+                                    f"point that got it, and failed ({error or 'no reason given'})")
+            elif status is None:
+                notes[source_id] = ("the page answers only from some vantage points; Save Page Now, which fetches "
+                                    "it from its own servers, has made no copy of it yet")
+    return notes
 
 
 def verdict_of(citations: list[CitationReport], subject: str = "claim") -> Verdict:

@@ -1,6 +1,6 @@
 """A real proxy server on loopback for tests: pproxy (PyPI), started as its own process.
 
-It speaks HTTP and SOCKS5 on one port, optionally asks for a user and password, and can be
+It speaks SOCKS5 on one port and HTTP on another, optionally asks for a user and password, and can be
 made to refuse the hosts matching a regular expression (pproxy's block rules close the
 connection, as a firewall in the way of a site does). Each request it forwards is logged
 (`ProxyServer.forwarded`), so a test can tell which proxy a page went through.
@@ -30,7 +30,7 @@ class ProxyServer:
 
     def __init__(self, *, user: str | None = None, password: str | None = None, block: str | None = None) -> None:
         self.user, self.password, self.block = user, password, block
-        self.port = 0
+        self.ports: dict[str, int] = {}
         self.process: subprocess.Popen | None = None
         self.folder = Path(tempfile.mkdtemp(prefix="proxy-"))
         self.log = self.folder / "pproxy.log"
@@ -40,16 +40,16 @@ class ProxyServer:
         auth = ""
         if self.user:
             auth = f"{self.user}:{password if password is not None else self.password}@"
-        return f"{scheme}://{auth}127.0.0.1:{self.port}"
+        return f"{scheme}://{auth}127.0.0.1:{self.ports['http' if scheme == 'http' else 'socks5']}"
 
     def start(self) -> ProxyServer:
         command = shutil.which("pproxy", path=str(Path(sys.executable).parent)) or "pproxy"
         for _ in range(5):
-            self.port = _free_port()
-            listen = f"http+socks5://127.0.0.1:{self.port}"
-            if self.user:
-                listen += f"#{self.user}:{self.password}"
-            args = [command, "-l", listen, "-v", "--auth", "0"]  # ask every client for its credentials, every time
+            self.ports = {"socks5": _free_port(), "http": _free_port()}
+            args = [command, "-v", "--auth", "0"]  # ask every client for its credentials, every time
+            for scheme, port in self.ports.items():
+                listen = f"{scheme}://127.0.0.1:{port}"
+                args += ["-l", listen + (f"#{self.user}:{self.password}" if self.user else "")]
             if self.block:
                 rules = self.folder / "block.txt"
                 rules.write_text(self.block + "\n", encoding="utf-8")
@@ -68,8 +68,10 @@ class ProxyServer:
             if self.process is None or self.process.poll() is not None:
                 return False
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
+                for port in self.ports.values():
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                        pass
+                return True
             except OSError:
                 time.sleep(0.05)
         return False

@@ -12,15 +12,9 @@ from archiver.config import FetchConfig
 from archiver.fetch import Fetcher, FetchResult
 from tests.proxyserver import ProxyServer
 from tests.siteserver import Site
+from tests.test_fetch import make_config
 
 CHINESE = "<html><head><meta charset='gbk'></head><body><p>国务院关于印发通知</p></body></html>".encode("gbk")
-
-
-def make_config(**overrides) -> FetchConfig:
-    config = FetchConfig(allow_private_addresses=True, per_host_delay=0.0, timeout=5.0, total_timeout=10.0)
-    for key, value in overrides.items():
-        setattr(config, key, value)
-    return config
 
 
 def fetch(url: str, config: FetchConfig | None = None, **fetcher_kwargs) -> FetchResult:
@@ -95,6 +89,7 @@ def test_a_proxy_that_refuses_a_site(proxy):
         for scheme in ("socks5", "http"):
             result = fetch(url, proxy=proxy.url(scheme), vantage="direct")
             assert not result.ok and result.status is None
+            assert result.error_kind == "connect", result.error
             assert "vantage direct" in result.error and "pa55-w0rd-x" not in result.error
         assert blocked.requests == []
         assert "127.0.0.3" in proxy.refused()

@@ -19,14 +19,15 @@ from archiver import dates
 from archiver.cli.app import App, fail, pass_app, plural, print_json, tracked_source
 from archiver.sources import list_sources, parse_interval, source_captures, state_counts, status_rows, wayback_counts
 from archiver.urls import InvalidURL, normalise_url
+from archiver.vantages import capture_vantage
 
 STATE_STYLES = {
     "pending": "dim", "new": "cyan", "unchanged": "green", "altered": "yellow",
-    "moved": "blue", "deleted": "bold red", "unreachable": "magenta",
+    "moved": "blue", "deleted": "bold red", "unreachable": "magenta", "blocked": "bright_magenta",
 }
 # The status table lists the sources with problems first, in this order, then the others;
 # and it stops at TABLE_LIMIT rows unless told otherwise.
-PROBLEM_STATES = ("deleted", "altered", "moved", "unreachable")
+PROBLEM_STATES = ("deleted", "altered", "moved", "blocked", "unreachable")
 TABLE_LIMIT = 200
 STATUS_COLUMNS = ("state", "since", "last checked", "next due", "every", "captures", "url", "note")
 NOTE_MIN = 20
@@ -57,15 +58,25 @@ def ago(value: datetime | None) -> str:
 @click.option("--render", type=click.Choice(["always", "auto", "never"]), is_flag=False, flag_value="always",
               default=None, help="Capture it with a browser (Chromium), for pages whose text only appears once "
                                  "scripts run: --render (always), --render=auto, --render=never; default: [fetch] render.")
+@click.option("--vantage", metavar="NAME",
+              help="Capture it from this vantage point ([vantages.NAME] in the configuration, e.g. a proxy "
+                   "inside China); default: its site's [sites] rule, else the [fetch] settings.")
+@click.option("--recheck", metavar="NAME",
+              help="When --vantage does not get the page, check it again from this vantage: a page that "
+                   "answers from one and not the other is 'blocked', never 'deleted'.")
 @click.option("--json", "as_json", is_flag=True, help="Print the source as JSON.")
 @pass_app
 def add(app: App, url: str, lang, title, publisher, interval, no_wayback: bool | None, as_json: bool,
-        render: str | None = None) -> None:
+        render: str | None = None, vantage: str | None = None, recheck: str | None = None) -> None:
     """Track URL: it will be captured at the next `archiver run`. Adding a tracked URL again
-    fills in what it lacks and changes --interval, --no-wayback/--wayback and --render."""
+    fills in what it lacks and changes --interval, --no-wayback/--wayback, --render, --vantage
+    and --recheck."""
+    from archiver.vantages import UnknownVantage, check_name
+
     try:
         hours = parse_interval(interval)
-    except ValueError as exc:
+        vantage, recheck = check_name(app.config, vantage), check_name(app.config, recheck)
+    except (ValueError, UnknownVantage) as exc:
         fail(str(exc), code=2)
     try:
         normalise_url(url)
@@ -78,9 +89,9 @@ def add(app: App, url: str, lang, title, publisher, interval, no_wayback: bool |
 
     with app.sessions.begin() as session:
         source, created = add_source(session, url, lang=lang, title=title, publisher=publisher, interval_hours=hours,
-                                     no_wayback=no_wayback, render=render)
+                                     no_wayback=no_wayback, render=render, vantage=vantage, recheck=recheck)
         data = {"id": source.id, "url": source.url, "created": created, "no_wayback": bool(source.no_wayback),
-                "render": source.render}
+                "render": source.render, "vantage": source.vantage, "recheck_vantage": source.recheck_vantage}
     if as_json:
         print_json(data)
         return
@@ -265,7 +276,7 @@ def status(app: App, state: str | None, as_json: bool, limit: int | None, show_a
     """One row per source: its state, when it was last checked, when it is due next and how
     often it is captured, and its last error (or why it is no longer tracked).
 
-    The table shows the sources with problems first (deleted, altered, moved, unreachable),
+    The table shows the sources with problems first (deleted, altered, moved, blocked, unreachable),
     then the others, each in the order added; at most 200 rows unless --limit N or --all.
     On a terminal, notes are cut at its width; piped, lines are whole.
     """
@@ -390,6 +401,7 @@ def capture_json(c, wayback_copy: tuple[str, str | None] | None = None, screensh
         "record_hash": c.record_hash,
         "rendered_sha256": getattr(c, "rendered_sha256", None),
         "screenshots": [shot.as_json() for shot in screenshots or []],
+        "vantage": capture_vantage(c.config),
     }
 
 
@@ -479,6 +491,7 @@ def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id:
             "tracked": source.untracked_at is None,
             "untracked_at": source.untracked_at.isoformat() if source.untracked_at else None,
             "untracked_reason": source.untracked_reason,
+            "vantage": source.vantage, "recheck_vantage": source.recheck_vantage,
         })
         return
     console.print(f"[bold]{escape(source.url)}[/]  [{STATE_STYLES.get(source.state, '')}]{source.state}[/]"
@@ -494,7 +507,9 @@ def show(app: App, url: str, as_json: bool, show_text: bool = False, capture_id:
         keep = name not in ("reason / error",)
         table.add_column(name, overflow="fold", no_wrap=keep)
     for c in captures:
-        origin = c.origin + (" (rendered)" if c.rendered_sha256 else "")
+        seen_from = capture_vantage(c.config)
+        origin = c.origin + (" (rendered)" if c.rendered_sha256 else "") + (
+            f" ({seen_from})" if seen_from and seen_from != "default" else "")
         shot = ", ".join(s.sha256[:16] for s in shots.get(c.id, [])) or "-"
         table.add_row(
             str(c.id), dates.when(c.started_at), origin, str(c.status_code or "-"), c.verdict or "failed",

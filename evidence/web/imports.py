@@ -19,6 +19,7 @@ def import_form(request: Request):
 
 async def import_upload(request: Request):
     """Import the uploaded CSV: every good row is imported, each rejected row listed with its reason."""
+    from archiver.vantages import names
     from evidence.csvio import CSVFileError, import_bytes
 
     form = await checked_form(request)
@@ -34,7 +35,7 @@ async def import_upload(request: Request):
 
     def run():
         with request.app.state.sessions.begin() as session:
-            return import_bytes(session, data, encoding=encoding)
+            return import_bytes(session, data, encoding=encoding, vantages=names(request.app.state.config))
 
     try:
         summary = await run_in_threadpool(run)
