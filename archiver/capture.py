@@ -628,7 +628,8 @@ def _apply_to_source(source: Source, capture: Capture, verdict: Verdict | None, 
 
 def capture_settings(config: Config) -> dict:
     """The settings recorded (and sealed) on every live capture: the [fetch], [capture] and
-    [verdict] sections, which shape what was fetched and how it was judged. The other sections
+    [verdict] sections, which shape what was fetched and how it was judged (with_vantage adds
+    the vantage point each capture was made from). The other sections
     (database, Wayback, schedule, notifications) say nothing about a capture and would cost
     a kilobyte on each of millions of captures."""
     data = config.as_dict()

@@ -232,7 +232,8 @@ def test_captures_record_the_settings_that_shaped_them(site, config):
     run_pass(config, sessions, everything=True)
     with sessions() as session:
         capture = session.scalars(select(Capture)).one()
-    assert set(capture.config) == {"fetch", "capture", "verdict"}
+    assert set(capture.config) == {"fetch", "capture", "verdict", "vantage"}
+    assert capture.config["vantage"] == {"name": "default", "proxy": ""}
     assert capture.config["fetch"]["user_agent"] == config.fetch.user_agent
     assert capture.config["verdict"]["min_body_chars"] == config.verdict.min_body_chars
     recorded = str(capture.config)

@@ -75,7 +75,7 @@ on two lines",2019-02-30,,,,,,,,,,
 https://ok.example/3,en,,,c2,,,,,,,,,,,,,,
 https://ok.example/4,en,,,,,,orphan quote,,,,,,,,,,,
 https://ok.example/5,en,,,c1,,,,,,dp-x,Huawei,Kenya,,Nairobi,95,36.8,,
-https://ok.example/6,en,,,c1,,,,,,,,,,,,,,,,,extra
+https://ok.example/6,en,,,c1,,,,,,,,,,,,,,,,,,,extra
 https://ok.example/7,en,,,c1,,,second quote,2019-02-28,,,,,,,,,,
 """
     path = write(tmp_path, "bib.csv", text)

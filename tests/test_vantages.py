@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from archiver.config import Config, SiteConfig, VantageConfig
 from archiver.vantages import DEFAULT, Route, UnknownVantage, check_name, route_for
@@ -148,7 +149,7 @@ def test_blocked_and_deleted_end_to_end(cli, proxies, gov_site, other_site):
         assert CN_PASSWORD not in output
 
 
-def test_blocked_stays_blocked_and_ends_when_the_page_answers_again(cli, proxies, gov_site):
+def test_blocked_stays_blocked_and_ends_when_the_page_answers_again(cli, proxies, gov_site, tmp_path):
     """A page refused from direct stays blocked (its text from cn is the baseline: unchanged);
     when direct reaches it again, it is judged from there as usual."""
     cn, direct = proxies
@@ -162,6 +163,12 @@ def test_blocked_stays_blocked_and_ends_when_the_page_answers_again(cli, proxies
     assert [(c["vantage"], c["verdict"]) for c in shown["captures"]] == [
         ("direct", "blocked"), ("cn", "new"), ("direct", "blocked"), ("cn", "unchanged")]
     assert "from cn: unchanged" in shown["reason"]
+    warc = tmp_path / "all.warc.gz"
+    assert cli("export", "--warc", str(warc)).exit_code == 0
+    with open(warc, "rb") as stream:
+        vantages = [record.rec_headers.get_header("X-Archiver-Vantage") for record in ArchiveIterator(stream)
+                    if record.rec_type == "response"]
+    assert vantages == ["cn", "cn"]  # the two captures that got the page; the refused ones have no response
     # Straight from cn, without a second check.
     assert cli("add", notice, "--vantage", "cn").exit_code == 0
     assert cli("run", "--all").exit_code == 0
@@ -231,3 +238,25 @@ def test_report_names_the_vantage_and_what_save_page_now_saw(cli, proxies, gov_s
         assert CN_PASSWORD not in text
     finally:
         fake.stop()
+
+
+def test_csv_columns_choose_the_vantages_and_round_trip(cli, tmp_path):
+    _with_vantages(cli, '[vantages.cn]\nproxy = "socks5h://researcher:pw-in-config@127.0.0.1:1080"\n'
+                        '[vantages.direct]\nproxy = ""\n')
+    bibliography = tmp_path / "bib.csv"
+    bibliography.write_text(
+        "url,lang,title,vantage,recheck\n"
+        "https://www.gov.cn/zhengce/1.htm,zh,国务院通知,direct,cn\n"
+        "https://www.miit.gov.cn/2.htm,zh,,cn,\n"
+        "https://www.cac.gov.cn/3.htm,zh,,hk,\n", encoding="utf-8")
+    summary = _json(cli("import", str(bibliography), "--json"))
+    assert [(r["line"], r["reason"]) for r in summary["rejected"]] == [
+        (4, "vantage: unknown vantage 'hk': the configuration defines default, cn, direct")]
+    rows = {row["url"]: row for row in _json(cli("status", "--json"))}
+    assert (rows["https://www.gov.cn/zhengce/1.htm"]["vantage"], rows["https://www.gov.cn/zhengce/1.htm"]["recheck_vantage"]) == ("direct", "cn")
+    assert (rows["https://www.miit.gov.cn/2.htm"]["vantage"], rows["https://www.miit.gov.cn/2.htm"]["recheck_vantage"]) == ("cn", None)
+    exported = tmp_path / "out.csv"
+    assert cli("export", str(exported)).exit_code == 0
+    text = exported.read_text(encoding="utf-8-sig")
+    assert "https://www.gov.cn/zhengce/1.htm" in text and ",direct,cn" in text
+    assert "pw-in-config" not in text
