@@ -33,7 +33,6 @@ from archiver.anchors import anchor_quietly
 from archiver.browser import Browser
 from archiver.chain import add_captures
 from archiver.config import Config
-from archiver.redact import mask_url
 from archiver.extract import Extracted
 from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.limits import PageLimits
@@ -49,6 +48,7 @@ from archiver.queue import (
     renew_leases,
     worker_name,
 )
+from archiver.redact import mask_url
 from archiver.rendering import (
     browser_result,
     looks_unrendered,

@@ -237,8 +237,9 @@ def _write_capture(session: Session, writer: WARCWriter, capture: Capture) -> in
         if capture.error_kind == "too_large":
             headers["WARC-Truncated"] = "length"
         headers[CAPTURE_ID_HEADER] = str(capture.id)
-        if capture_vantage(capture.config):
-            headers[VANTAGE_HEADER] = capture_vantage(capture.config)
+        seen_from = capture_vantage(capture.config)
+        if seen_from:
+            headers[VANTAGE_HEADER] = seen_from
         if capture.record_hash:
             headers[RECORD_HASH_HEADER] = capture.record_hash
             headers[PREV_HASH_HEADER] = capture.prev_hash or "none"

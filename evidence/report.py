@@ -242,7 +242,9 @@ def _capture_ref(row) -> CaptureRef:
             settings = json.loads(settings)
         except ValueError:
             settings = None
-    return CaptureRef(row[0], row[1], row[2], utc(row[3]), *row[4:10], vantage=capture_vantage(settings))
+    status, final_url, body_sha256, text_sha256, wayback_url, wayback_timestamp = row[4:10]
+    return CaptureRef(row[0], row[1], row[2], utc(row[3]), status, final_url, body_sha256, text_sha256,
+                      wayback_url, wayback_timestamp, vantage=capture_vantage(settings))
 
 
 def _latest_checks(db: Reader, citation_ids: list[int], *conditions: Condition) -> dict[int, Check]:

@@ -11,7 +11,6 @@ Create Date: 2026-12-03 16:40:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0010'
 down_revision = '0009'
 branch_labels = None
