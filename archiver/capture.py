@@ -370,15 +370,18 @@ class Pipeline:
         if not again or outcome.verdict is None or outcome.verdict.state not in ("deleted", "unreachable"):
             return outcome
         second = await self._capture_from(job, again)
-        if second.verdict is None:
-            outcome.recheck = second
+        outcome.recheck = second
+        if second.verdict is None:  # the second vantage got a page that could not be read: no judgement
+            outcome.verdict = None
+            outcome.error = (f"not judged: {again} got the page, and it could not be read (see the capture from "
+                             f"{again}); the source keeps its state")
             return outcome
         combined = across_vantages(job.route.vantage, outcome.verdict, outcome.fetch.error_kind,
                                    again, second.verdict, second.fetch.error_kind)
         outcome.verdict = Verdict(combined.state, combined.reason, None, False)
         if second.verdict.state in ("deleted", "unreachable"):
             second.verdict = Verdict(combined.state, combined.reason, None, False)
-        outcome.recheck, outcome.source_verdict = second, combined
+        outcome.source_verdict = combined
         return outcome
 
     async def _capture_from(self, job: Job, vantage: str) -> Outcome:
