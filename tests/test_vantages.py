@@ -13,6 +13,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archiver.config import Config, SiteConfig, VantageConfig
 from archiver.vantages import DEFAULT, Route, UnknownVantage, check_name, route_for
 from archiver.verdict import Verdict, across_vantages
+from tests.conftest import make_cli
 from tests.proxyserver import ProxyServer
 from tests.siteserver import Site
 
@@ -94,11 +95,12 @@ def other_site():
     site.stop()
 
 
-def _with_vantages(cli, text: str) -> None:
-    """Add `text` to the CLI's configuration, with time limits a loaded machine keeps within."""
-    config = cli.config.read_text(encoding="utf-8").replace("timeout = 3.0\ntotal_timeout = 5.0",
-                                                            "timeout = 20.0\ntotal_timeout = 30.0")
-    cli.config.write_text(config + text, encoding="utf-8")
+def vantage_cli(tmp_path, monkeypatch, cn: str, direct: str, **sections: str):
+    """`archiver` on a configuration with the vantages cn and direct (their proxy URLs) and
+    `sections`, with time limits a loaded machine keeps within."""
+    return make_cli(tmp_path, monkeypatch, sections={
+        "fetch": "allow_private_addresses = true\nper_host_delay = 0.0\ntimeout = 20.0\ntotal_timeout = 30.0\n",
+        "vantages.cn": f'proxy = "{cn}"\n', "vantages.direct": f'proxy = "{direct}"\n', **sections})
 
 
 def _json(result) -> object:
@@ -106,10 +108,10 @@ def _json(result) -> object:
     return json.loads(result.output)
 
 
-def test_blocked_and_deleted_end_to_end(cli, proxies, gov_site, other_site):
+def test_blocked_and_deleted_end_to_end(tmp_path, monkeypatch, proxies, gov_site, other_site):
     cn, direct = proxies
-    _with_vantages(cli, f'[vantages.cn]\nproxy = "{cn.url("socks5h")}"\n[vantages.direct]\nproxy = "{direct.url("http")}"\n'
-                        '[sites]\n"127.0.0.3" = { vantage = "direct", recheck = "cn" }\n')
+    cli = vantage_cli(tmp_path, monkeypatch, cn.url("socks5h"), direct.url("http"),
+                      sites='"127.0.0.3" = { vantage = "direct", recheck = "cn" }\n')
     notice = gov_site.set("/zhengce/notice.html", NOTICE.encode("gbk"), content_type="text/html")
     report = other_site.set("/report.html", REPORT)
     outputs = []
@@ -149,11 +151,11 @@ def test_blocked_and_deleted_end_to_end(cli, proxies, gov_site, other_site):
         assert CN_PASSWORD not in output
 
 
-def test_blocked_stays_blocked_and_ends_when_the_page_answers_again(cli, proxies, gov_site, tmp_path):
+def test_blocked_stays_blocked_and_ends_when_the_page_answers_again(tmp_path, monkeypatch, proxies, gov_site):
     """A page refused from direct stays blocked (its text from cn is the baseline: unchanged);
     when direct reaches it again, it is judged from there as usual."""
     cn, direct = proxies
-    _with_vantages(cli, f'[vantages.cn]\nproxy = "{cn.url("socks5")}"\n[vantages.direct]\nproxy = "{direct.url("socks5")}"\n')
+    cli = vantage_cli(tmp_path, monkeypatch, cn.url("socks5"), direct.url("socks5"))
     notice = gov_site.set("/n.html", NOTICE.encode("gbk"), content_type="text/html")
     assert cli("add", notice, "--vantage", "direct", "--recheck", "cn").exit_code == 0
     for _ in range(2):
@@ -188,61 +190,47 @@ def test_unknown_vantages_are_clear_errors(cli, site):
 
 
 @pytest.mark.usefixtures("loopback_is_public")
-def test_report_names_the_vantage_and_what_save_page_now_saw(cli, proxies, gov_site, other_site):
+def test_report_names_the_vantage_and_what_save_page_now_saw(tmp_path, monkeypatch, proxies, gov_site, other_site, fake):
     """A blocked page cited for a claim: the report gives its state, the vantage its capture
     was made from, and says that Save Page Now could not see it; a page captured as usual
     from direct is submitted and archived without such a note."""
-    from tests.fake_wayback import FakeWayback
-
     cn, direct = proxies
-    fake = FakeWayback().start()
-    try:
-        base = fake.base_url
-        _with_vantages(cli, f'[vantages.cn]\nproxy = "{cn.url("socks5h")}"\n[vantages.direct]\nproxy = "{direct.url("http")}"\n'
-                            '[sites]\n"127.0.0.3" = { vantage = "direct", recheck = "cn" }\n')
-        cli.config.write_text(cli.config.read_text(encoding="utf-8").replace(
-            "[wayback]\nenabled = false\n",
-            f'[wayback]\nsave_url = "{base}/save"\nstatus_url = "{base}/save/status"\ncdx_url = "{base}/cdx/search/cdx"\n'
-            f'availability_url = "{base}/wayback/available"\nreplay_url = "{base}/web"\n'
-            f'access_key = "{fake.access_key}"\nsecret_key = "{fake.secret_key}"\n'
-            "max_per_minute = 6000.0\nbackoff_base = 0.05\nbackoff_max = 0.5\ntimeout = 5.0\npoll_interval = 0.05\n"),
-            encoding="utf-8")
-        notice = gov_site.set("/zhengce/notice.html", NOTICE.encode("gbk"), content_type="text/html")
-        report = other_site.set("/report.html", REPORT)
-        for url in (notice, report):
-            assert cli("add", url).exit_code == 0
-        assert cli("claim", "add", "The province builds a video surveillance network", "--id", "video").exit_code == 0
-        assert cli("cite", "video", notice, "--quote", "加快推进视频监控系统建设").exit_code == 0
-        assert cli("cite", "video", report, "--quote", "face recognition cameras").exit_code == 0
-        assert cli("run").exit_code == 0
-        fake.spn_error(notice, "error:no-access", "The page refused our request")
-        assert cli("wayback", "drain").exit_code == 0
+    cli = vantage_cli(tmp_path, monkeypatch, cn.url("socks5h"), direct.url("http"),
+                      sites='"127.0.0.3" = { vantage = "direct", recheck = "cn" }\n',
+                      wayback=fake.config_toml() + f'access_key = "{fake.access_key}"\nsecret_key = "{fake.secret_key}"\n'
+                              "poll_interval = 0.05\n")
+    notice = gov_site.set("/zhengce/notice.html", NOTICE.encode("gbk"), content_type="text/html")
+    report = other_site.set("/report.html", REPORT)
+    for url in (notice, report):
+        assert cli("add", url).exit_code == 0
+    assert cli("claim", "add", "The province builds a video surveillance network", "--id", "video").exit_code == 0
+    assert cli("cite", "video", notice, "--quote", "加快推进视频监控系统建设").exit_code == 0
+    assert cli("cite", "video", report, "--quote", "face recognition cameras").exit_code == 0
+    assert cli("run").exit_code == 0
+    fake.spn_error(notice, "error:no-access", "The page refused our request")
+    assert cli("wayback", "drain").exit_code == 0
 
-        data = _json(cli("report", "video", "--format", "json"))
-        cited = {c["url"]: c for c in data["citations"]}
-        blocked = cited[notice]
-        assert blocked["state"] == "blocked" and blocked["support"] == "live"
-        assert blocked["quote_status"] == "present"
-        assert blocked["best_capture"]["vantage"] == "cn"
-        assert "source blocked" in blocked["problems"]
-        assert (blocked["wayback_note"] or "").startswith("Save Page Now could not see the page"), \
-            cli("wayback", "status", "--json").output
-        assert "error:no-access" in blocked["wayback_note"] or "refused our request" in blocked["wayback_note"]
-        usual = cited[report]
-        assert usual["state"] == "new" and usual["wayback_note"] is None
-        assert usual["wayback"]["url"].startswith(f"{base}/web/")
-        assert usual["best_capture"]["vantage"] == "default"
-        text = cli("report", "video", "--format", "md").output
-        assert "from vantage cn" in text and "Save Page Now could not see the page" in text
-        assert "reachable from cn, refused from direct" in text
-        assert CN_PASSWORD not in text
-    finally:
-        fake.stop()
+    data = _json(cli("report", "video", "--format", "json"))
+    cited = {c["url"]: c for c in data["citations"]}
+    blocked = cited[notice]
+    assert blocked["state"] == "blocked" and blocked["support"] == "live"
+    assert blocked["quote_status"] == "present"
+    assert blocked["best_capture"]["vantage"] == "cn"
+    assert "source blocked" in blocked["problems"]
+    assert (blocked["wayback_note"] or "").startswith("Save Page Now could not see the page")
+    assert "refused our request" in blocked["wayback_note"]
+    usual = cited[report]
+    assert usual["state"] == "new" and usual["wayback_note"] is None
+    assert usual["wayback"]["url"].startswith(f"{fake.base_url}/web/")
+    assert usual["best_capture"]["vantage"] == "default"
+    text = cli("report", "video", "--format", "md").output
+    assert "from vantage cn" in text and "Save Page Now could not see the page" in text
+    assert "reachable from cn, refused from direct" in text
+    assert CN_PASSWORD not in text
 
 
-def test_csv_columns_choose_the_vantages_and_round_trip(cli, tmp_path):
-    _with_vantages(cli, '[vantages.cn]\nproxy = "socks5h://researcher:pw-in-config@127.0.0.1:1080"\n'
-                        '[vantages.direct]\nproxy = ""\n')
+def test_csv_columns_choose_the_vantages_and_round_trip(tmp_path, monkeypatch):
+    cli = vantage_cli(tmp_path, monkeypatch, "socks5h://researcher:pw-in-config@127.0.0.1:1080", "")
     bibliography = tmp_path / "bib.csv"
     bibliography.write_text(
         "url,lang,title,vantage,recheck\n"
