@@ -8,8 +8,10 @@ connection, as a firewall in the way of a site does). Each request it forwards i
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
+import signal
 import shutil
 import socket
 import subprocess
@@ -17,6 +19,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def _die_with_parent() -> None:
+    """In the proxy's process, before it starts: be killed when the test process ends, even by
+    SIGKILL, so that no proxy outlives the tests (Linux's PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def _free_port() -> int:
@@ -56,7 +64,8 @@ class ProxyServer:
                 args += ["-b", str(rules)]
             with open(self.log, "ab") as log:
                 self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                                preexec_fn=_die_with_parent)
             if self._wait_ready():
                 return self
             self.stop()
@@ -88,10 +97,6 @@ class ProxyServer:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            self.process.kill()  # pproxy ignores SIGTERM, and has nothing to save
+            self.process.wait()
         self.process = None
