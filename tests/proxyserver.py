@@ -11,8 +11,8 @@ from __future__ import annotations
 import ctypes
 import os
 import re
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import sys
