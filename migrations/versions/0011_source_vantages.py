@@ -4,15 +4,15 @@ Pages that answer only from inside China (or only from outside) are captured thr
 vantage point (a proxy, archiver.vantages), and checked again from a second one when the first
 does not get them. NULL: the site's [sites] rule, else the default vantage.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03 16:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
