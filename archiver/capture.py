@@ -60,7 +60,8 @@ from archiver.rendering import (
 from archiver.screenshots import store_screenshot, wants_screenshot
 from archiver.stopping import Stop, abandoned
 from archiver.store import Packed, get_texts, put_blobs, sha256_hex
-from archiver.tasks import Judging, extract_and_judge, extract_visible
+from archiver.tasks import Judging, PackedText, extract_and_judge, extract_visible
+from archiver.textindex import index_quietly
 from archiver.vantages import DEFAULT, Route, UnknownVantage, proxy_of, route_for
 from archiver.verdict import Snapshot, Verdict, across_vantages, is_blank_page, judge
 
@@ -705,6 +706,8 @@ def write_outcomes(
         for o, capture in zip(outcomes, captures):
             o.capture_id = capture.id
         remember_sites(session, {o.learnt_site[0]: (o.job.source_id, o.learnt_site[1]) for o in outcomes if o.learnt_site})
+        index_quietly(session, captures, {key: o.text for o, key in zip(with_text, text_keys)},
+                      {key: o.text_blob.terms for o, key in zip(with_text, text_keys) if isinstance(o.text_blob, PackedText)})
         sources = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_([o.job.source_id for o in outcomes])))}
         now = utcnow()
         combined = {id(check.recheck): check.source_verdict for check in checks if check.recheck is not None}

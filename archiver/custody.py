@@ -24,6 +24,7 @@ from archiver.chain import append_event, lock_chain
 from archiver.events import PURGE
 from archiver.models import Blob, Capture, ChainEvent, Source, WaybackJob
 from archiver.readdb import chunks
+from archiver.textindex import forget_texts, rebuild_spans
 
 
 class PurgeError(ValueError):
@@ -107,6 +108,8 @@ def purge_captures(session: Session, capture_ids: list[int], reason: str | None,
         session.execute(delete(ChainEvent).where(ChainEvent.id.in_(chunk)).execution_options(synchronize_session=False))
     for chunk in chunks(sorted(found)):
         session.execute(delete(Capture).where(Capture.id.in_(chunk)).execution_options(synchronize_session=False))
+    rebuild_spans(session, {c.source_id for c in captures})
+    forget_texts(session, blobs)
     for chunk in chunks(blobs):
         session.execute(delete(Blob).where(Blob.sha256.in_(chunk)).execution_options(synchronize_session=False))
     for column in (Source.last_capture_id, Source.last_good_capture_id):

@@ -209,6 +209,30 @@ class RenderSite(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class SourceText(Base):
+    """One distinct extracted text of one source, for search (archiver.textindex): the first and
+    the last capture that held it, and how many did. A page unchanged for 300 nights is one row.
+
+    Derived from the captures (`archiver search --reindex-all` rebuilds it); the text's terms
+    are in the full-text index under the same SHA-256 (search_texts, migration 0012).
+    """
+
+    __tablename__ = "source_texts"
+
+    source_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_capture_id: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime]
+    last_capture_id: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime]
+    captures: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_source_texts_text_sha256", "text_sha256"),
+        Index("ix_source_texts_last_at", "last_at", "last_capture_id"),
+    )
+
+
 class Run(Base):
     """One capture pass: when it ran, on which machine, and what it found."""
 

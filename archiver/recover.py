@@ -27,6 +27,7 @@ from archiver.extract import extract
 from archiver.fetch import Fetcher, FetchResult
 from archiver.models import Capture, Source
 from archiver.store import put_blobs
+from archiver.textindex import index_quietly
 from archiver.wayback import Snapshot, WaybackClient, WaybackError, parse_memento, parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,8 @@ def _store_recovered(session_factory: sessionmaker, config: Config, source_id: i
             elapsed_ms=int((result.ended_at - result.started_at).total_seconds() * 1000),
         )
         add_captures(session, [capture])
+        if text_bytes:
+            index_quietly(session, [capture], {keys[1]: extracted.text})
         plugins.after_capture(session, source, capture, extracted.text or "")
     return capture, len(extracted.text or "")
 

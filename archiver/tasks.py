@@ -18,18 +18,31 @@ from archiver import limits
 from archiver.blobs import Packed, pack
 from archiver.extract import Extracted, extract
 from archiver.layout import PageLayout
+from archiver.terms import index_terms
 from archiver.verdict import Snapshot, Verdict, judge
+
+
+@dataclasses.dataclass(frozen=True)
+class PackedText(Packed):
+    """A main text packed for the store, with its search terms (archiver.terms), space-separated:
+    computed where the text is extracted, so the pass's writer only stores them."""
+
+    terms: str = ""
 
 
 def extract_and_pack(
     body: bytes, content_type: str | None, url: str, sha256: str | None = None, *, keep_tree: bool = False
 ) -> tuple[Extracted, Packed, Packed | None]:
-    """extract() the body, and compress it and its main text for the store (archiver.blobs.pack).
+    """extract() the body, and compress it and its main text for the store (archiver.blobs.pack),
+    the text with its search terms (PackedText).
 
     The pass keeps the compressed third of the body until it is written. The text's blob is
     None when the text is empty. keep_tree: keep the parsed page in Extracted.tree."""
     extracted = extract(body, content_type, url, keep_tree=keep_tree)
-    text = pack(extracted.text.encode("utf-8")) if extracted.text else None
+    text = None
+    if extracted.text:
+        packed = pack(extracted.text.encode("utf-8"))
+        text = PackedText(packed.sha256, packed.size, packed.data, " ".join(index_terms(extracted.text)))
     return extracted, pack(body, sha256), text
 
 

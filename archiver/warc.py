@@ -64,6 +64,7 @@ from archiver.provenance import with_pems
 from archiver.readdb import Reader
 from archiver.screenshots import screenshots_for
 from archiver.store import get_blob, put_blobs, sha256_hex
+from archiver.textindex import index_quietly
 from archiver.urls import InvalidURL
 from archiver.vantages import capture_vantage
 
@@ -620,6 +621,19 @@ def _apply_imported(source: Source, capture: Capture, verdict, title: str | None
         source.title = source.title or title
 
 
+def _import_record(response: _Response, summary: ImportSummary) -> dict:
+    """What an imported capture records of its import: this tool, the WARC file and record."""
+    return {
+        "imported_by": f"{TOOL_NAME} {__version__}",
+        "warc_file": summary.file,
+        "warc_file_sha256": summary.file_sha256,
+        "warc_record_id": response.record_id,
+        "warc_date": response.warc_date,
+        "warc_payload_digest": response.payload_digest,
+        "warcinfo": response.warcinfo,
+    }
+
+
 def _store_batch(session: Session, batch: list[_Response], summary: ImportSummary, tracked_only: bool) -> None:
     from archiver.extract import extract
     from archiver.sources import add_source, find_source
@@ -681,17 +695,10 @@ def _store_batch(session: Session, batch: list[_Response], summary: ImportSummar
             compared_to_id=source.last_good_capture_id if verdict and not first else None,
             tool=tool,
             tool_version=tool_version,
-            config={
-                "imported_by": f"{TOOL_NAME} {__version__}",
-                "warc_file": summary.file,
-                "warc_file_sha256": summary.file_sha256,
-                "warc_record_id": response.record_id,
-                "warc_date": response.warc_date,
-                "warc_payload_digest": response.payload_digest,
-                "warcinfo": response.warcinfo,
-            },
+            config=_import_record(response, summary),
         )
         add_captures(session, [capture])
+        index_quietly(session, [capture], {keys[1]: text} if text else {})
         source.capture_count = (source.capture_count or 0) + 1
         if first or verdict is not None:
             source.last_capture_id = capture.id

@@ -1,6 +1,6 @@
 """Seed a large archive quickly, for timing queries: by default 50,000 sources and 1,000,000 captures.
 
-    python benchmarks/seed_store.py big.db [--sources 50000] [--captures-per-source 20] [--claims 2000]
+    python benchmarks/seed_store.py big.db [--sources 50000] [--captures-per-source 20] [--claims 2000] [--texts]
 
 The schema comes from the project's migrations (archiver.db.open_database); the rows are
 then written with plain sqlite3 `executemany` in large transactions, which is some fifty
@@ -14,6 +14,10 @@ times faster than the ORM. What goes in resembles a store after twenty nightly p
   last passes, all sealed into a valid hash chain (`archiver verify` passes);
 - blobs shared as in the real store: one body and one text per version of a page (random
   bytes of --blob-bytes stand in for the compressed page: no query timed here reads them);
+  with --texts, each text is an article of Chinese or English words instead (some 40 sentences
+  drawn from a few thousand words with a Zipf law, and names planted in a known share of them:
+  see SEARCH_NAMES), left to index as a store made before search existed would be: `archiver
+  search --reindex` indexes it (benchmarks/search.py times both);
 - claims with citations (70% with a quote), data points on a map linked to claims, a
   quote check per citation and per capture of its source (present, and missing after an edit
   for some), one claim with 300 citations, Wayback jobs (one done per source, some pending).
@@ -51,6 +55,51 @@ ZH_WORDS = ["人民政府", "关于", "印发", "通知", "新疆", "职业技�
             "智慧城市", "公共安全", "视频监控", "平台", "建设", "推进", "工作", "会议", "企业", "投资", "产业园"]
 EN_WORDS = ["ministry", "signs", "agreement", "on", "surveillance", "cameras", "smart", "city", "project", "with",
             "company", "police", "cloud", "data", "centre", "for", "province", "contract", "new", "report"]
+
+
+# Names planted in the --texts articles, with the share of sources whose texts say them.
+SEARCH_NAMES = {"zh": [("海康威视", 0.005), ("大华股份", 0.0002)], "en": [("Hikvision", 0.005), ("Dahua Technology", 0.0002)]}
+
+
+def _vocabulary(rng: random.Random) -> dict[str, tuple[list[str], list[float]]]:
+    """Some 3,000 Chinese and 3,000 English words with Zipf cumulative weights; the benchmark's
+    own words (ZH_WORDS, EN_WORDS) are the most frequent."""
+    chars = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种"
+             "面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本"
+             "去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比"
+             "或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总"
+             "次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做"
+             "必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权"
+             "收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信"
+             "马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连"
+             "断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存"
+             "候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严")
+    rng_words = random.Random(rng.random())
+    zh = list(dict.fromkeys(ZH_WORDS + ["".join(rng_words.sample(chars, 2)) for _ in range(3_500)]))[:3_000]
+    syllables = ["ka", "lo", "mi", "ten", "ro", "sha", "ver", "dan", "pol", "ice", "cam", "era", "net", "work", "in",
+                 "for", "ma", "tion", "sec", "ur", "ity", "gov", "ern", "ment", "tra", "de", "pro", "ject", "con", "tract"]
+    en = list(dict.fromkeys(EN_WORDS + ["".join(rng_words.choice(syllables) for _ in range(rng_words.randint(1, 3)))
+                                        for _ in range(6_000)]))[:3_000]
+    made = {}
+    for lang, words in (("zh", zh), ("en", en)):
+        total, cumulative = 0.0, []
+        for rank in range(1, len(words) + 1):
+            total += 1 / rank
+            cumulative.append(total)
+        made[lang] = (words, cumulative)
+    return made
+
+
+def article(rng: random.Random, vocabulary: dict, source: SimpleNamespace, version: int) -> bytes:
+    """The text of one version of a page: some 40 sentences, and the planted names its source says."""
+    words, cumulative = vocabulary[source.lang]
+    sentences = [rng.choices(words, cum_weights=cumulative, k=rng.randint(6, 16)) for _ in range(rng.randint(25, 55))]
+    for number, (name, share) in enumerate(SEARCH_NAMES[source.lang]):
+        if (source.id * 7919 + number * 104_729) % 100_000 < share * 100_000:
+            sentences[rng.randrange(len(sentences))].insert(2, name)
+    if source.lang == "zh":
+        return "\n".join("".join(sentence) + "。" for sentence in sentences).encode("utf-8")
+    return "\n".join(" ".join(sentence).capitalize() + "." for sentence in sentences).encode("utf-8")
 
 
 def stamp(value: datetime | None) -> str | None:
@@ -108,9 +157,11 @@ def version_at(source: SimpleNamespace, pass_no: int) -> int:
     return sum(1 for e in source.edits if e <= pass_no)
 
 
-def seed(path: Path, sources: int, per_source: int, claims: int, blob_bytes: int, seed_value: int) -> dict:
-    """Write the store at `path` (replaced) and return what was written and how long it took."""
-    seeder = _Seeder(path, sources, per_source, blob_bytes, seed_value)
+def seed(path: Path, sources: int, per_source: int, claims: int, blob_bytes: int, seed_value: int,
+         texts: bool = False) -> dict:
+    """Write the store at `path` (replaced) and return what was written and how long it took;
+    `texts`: articles for the texts (see --texts)."""
+    seeder = _Seeder(path, sources, per_source, blob_bytes, seed_value, texts)
     seeder.runs_and_blobs()
     seeder.sources_and_captures()
     seeder.db.execute("BEGIN")
@@ -123,8 +174,10 @@ def seed(path: Path, sources: int, per_source: int, claims: int, blob_bytes: int
 class _Seeder:
     """One seeded store, written table by table with plain sqlite3 (each step a method)."""
 
-    def __init__(self, path: Path, sources: int, per_source: int, blob_bytes: int, seed_value: int) -> None:
+    def __init__(self, path: Path, sources: int, per_source: int, blob_bytes: int, seed_value: int,
+                 texts: bool = False) -> None:
         self.rng = random.Random(seed_value)
+        self.texts = texts
         self.path, self.sources, self.per_source, self.blob_bytes = path, sources, per_source, blob_bytes
         for suffix in ("", "-wal", "-shm", ".lock"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -163,8 +216,13 @@ class _Seeder:
         created = stamp(BASE)
         wanted = [(kind, s.id, v) for s in self.plan for v in range(len(s.edits) + 1) for kind in ("body", "text")]
         wanted += [("notfound", 0, 0)]
+        vocabulary = _vocabulary(self.rng) if self.texts else None
+        by_id = {s.id: s for s in self.plan}
         for key in wanted:
-            raw = self.rng.randbytes(self.blob_bytes if key[0] != "text" else max(16, self.blob_bytes // 8))
+            if self.texts and key[0] == "text":
+                raw = article(self.rng, vocabulary, by_id[key[1]], key[2])
+            else:
+                raw = self.rng.randbytes(self.blob_bytes if key[0] != "text" else max(16, self.blob_bytes // 8))
             digest = hashlib.sha256(raw).hexdigest()
             self.keys[key] = digest
             yield digest, len(raw), "zstd", compress(raw), created
@@ -315,6 +373,8 @@ class _Seeder:
                            "a close passage" if missing else None)
 
     def finish(self, claims: int) -> dict:
+        if self.texts:  # as a store made before search existed: `archiver search --reindex` indexes it
+            self.db.execute("UPDATE search_backfill SET capture_id_upto = (SELECT MAX(id) FROM captures), done_upto = 0")
         self.db.execute("ANALYZE")
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
@@ -356,9 +416,11 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=2_000)
     parser.add_argument("--blob-bytes", type=int, default=2_000, help="stored size of each body blob (texts: 1/8)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--texts", action="store_true",
+                        help="texts are articles of Chinese or English words, for benchmarks/search.py")
     args = parser.parse_args()
     result = seed(Path(args.path).resolve(), args.sources, args.captures_per_source, args.claims, args.blob_bytes,
-                  args.seed)
+                  args.seed, args.texts)
     print(json.dumps(result, indent=2))
 
 

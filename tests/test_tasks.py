@@ -10,7 +10,8 @@ import pytest
 from archiver.blobs import pack, sha256_hex
 from archiver.extract import extract
 from archiver.pool import make_pool
-from archiver.tasks import Judging, extract_and_judge, extract_and_pack
+from archiver.tasks import Judging, PackedText, extract_and_judge, extract_and_pack
+from archiver.terms import index_terms
 from archiver.verdict import Snapshot, judge
 
 URL = "http://www.example.gov.cn/xxgk/2019/0312/c1001.html"
@@ -58,7 +59,8 @@ def test_a_first_capture_is_judged_as_when_each_step_runs_alone(paragraphs, stat
     assert verdict == expected and verdict.state == state
     assert (extracted.text, extracted.title, extracted.kind) == (found.text, found.title, found.kind)
     assert extracted.full_text == ""  # only the verdict needed it: it does not cross back
-    assert packed == pack(body) and text == pack(found.text.encode("utf-8"))
+    assert packed == pack(body) and text == PackedText(*dataclasses.astuple(pack(found.text.encode("utf-8"))),
+                                                       terms=" ".join(index_terms(found.text)))
 
 
 def test_an_edit_is_described_against_the_previous_capture():

@@ -25,6 +25,7 @@ COMMANDS = {
     "show": "archiver.cli.sources:show",
     "runs": "archiver.cli.sources:runs",
     "diff": "archiver.cli.sources:diff",
+    "search": "archiver.cli.search:search",
     "open": "archiver.cli.sources:open_command",
     "untrack": "archiver.cli.sources:untrack",
     "retrack": "archiver.cli.sources:retrack",
