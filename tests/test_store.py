@@ -1,3 +1,5 @@
+from dataclasses import astuple
+
 import pytest
 from sqlalchemy import func, select
 
@@ -7,6 +9,7 @@ from archiver.extract import extract
 from archiver.models import Blob
 from archiver.store import MissingBlob, get_blob, get_text, get_texts, put_blob, put_blobs, sha256_hex
 from archiver.tasks import extract_and_pack
+from archiver.terms import index_terms
 
 
 def test_blobs_are_stored_once_and_compressed(db_url):
@@ -49,7 +52,8 @@ def test_extract_and_pack_is_extract_plus_the_packed_body():
     assert extracted == extract(body, "text/html", "http://example.cn/a")
     assert "人脸识别" in extracted.text
     assert packed == pack(body)
-    assert text == pack(extracted.text.encode("utf-8"))
+    assert (text.sha256, text.size, text.data) == astuple(pack(extracted.text.encode("utf-8")))
+    assert text.terms == " ".join(index_terms(extracted.text))  # the search terms, made where the text is
     assert extract_and_pack(b"\x00\x01", "application/octet-stream", "http://example.cn/b")[2] is None
 
 
