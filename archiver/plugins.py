@@ -1,29 +1,17 @@
 """Extension points: packages that build on the archiver (such as `evidence`) plug in here.
 
-A plugin is a module named in the `archiver.plugins` entry-point group. It may define:
-- `commands`: click commands added to the `archiver` CLI;
-- `lazy_commands`: instead of `commands`, {name: "module:attribute"} for each click command; the
-  module is imported only when that command runs (or `archiver --help` lists it), so a plugin
-  module that keeps its own imports light costs the CLI's start-up nothing;
-- `after_capture(session, source, capture, text)`: called in the transaction that stores each
-  capture (the evidence package checks every citation's quote there);
-- `after_captures(session, stored)`: the same for a batch, `stored` being (source, capture,
-  text) triples; a capture pass calls it once per batch it writes, so a plugin can look up the
-  whole batch in one query. A plugin without it gets `after_capture` once per capture;
-- `context(session, source_ids)`: extra data for status/report output (optional);
-- `claims_for_sources(session, source_ids)`: what each source is cited for, as
-  {source_id: [{"claim": id, "claim_text": ..., "datapoint": id, "quote": ..., ...}]}; the
-  notification digest names these claims;
-- `findings(session, run_id)`: what else a pass revealed, as a list of dicts with at least
-  "kind" and "source_id" (the evidence package reports quotes that went missing);
-- `before_purge(session, capture_ids)`: captures are about to be removed on purpose
-  (archiver.custody): remove the plugin's rows that refer to them;
-- `web_extension`: "module:attribute" of a function returning an archiver.web.extension.WebExtension:
-  the routes, templates, dashboard panel and source filters it adds to `archiver serve`.
+A plugin is a module named in the `archiver.plugins` entry-point group. Its hooks, the events
+the archiver tells it about, are declared with their signatures in archiver.hookspecs and
+called through pluggy (`after_captures`, `before_purge`, `claims_for_sources`, `findings`,
+`accessed_dates`, `register_models`, `web_extension`). Its CLI commands are plain data on the module:
+- `lazy_commands`: {name: "module:attribute"} for each click command; the module is imported
+  only when that command runs (or `archiver --help` lists it), so a plugin module that keeps
+  its own imports light costs the CLI's start-up nothing;
+- or `commands`: a list of click commands.
 This keeps the dependency one way: the archiver calls plugins, it never imports them.
 
 The CLI finds a plugin command by loading the plugins one at a time, in entry-point order,
-until one provides it; a command built into the archiver never loads a plugin.
+until one provides it; a command built into the archiver never loads a plugin, nor pluggy.
 """
 
 from __future__ import annotations
@@ -180,73 +168,78 @@ def resolve(command):
     return command
 
 
-def after_capture(session, source, capture, text: str) -> None:
-    """Run every plugin's after_capture hook for a freshly stored capture."""
-    after_captures(session, [(source, capture, text)])
-
-
-def after_captures(session, stored: list[tuple]) -> None:
-    """Run every plugin's hook for a batch of freshly stored captures, (source, capture, text)
-    each: its `after_captures` with the whole batch, or else its `after_capture` for each."""
-    if not stored:
-        return
-    for plugin in load_plugins():
-        batch_hook = getattr(plugin, "after_captures", None)
-        if batch_hook is not None:
-            batch_hook(session, stored)
-            continue
-        hook = getattr(plugin, "after_capture", None)
-        if hook is not None:
-            for source, capture, text in stored:
-                hook(session, source, capture, text)
-
-
 def commands() -> list:
     """Every plugin's CLI commands (importing them all)."""
     return [resolve(command) for command in command_table().values()]
 
 
+@functools.cache
+def manager():
+    """The pluggy plugin manager holding the hook specifications and every installed plugin,
+    built once. A plugin whose hooks do not match their specification is left out, logged."""
+    import pluggy
+
+    from archiver import hookspecs
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for entry in _entry_points():
+        module = _load(entry)
+        if module is None:
+            continue
+        try:
+            pm.register(module, name=entry.name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            log.error("plugin %s is not usable: %s", entry.name, exc)
+    return pm
+
+
+def after_captures(session, stored: list[tuple]) -> None:
+    """Tell every plugin about freshly stored captures, (source, capture, text) each."""
+    if stored:
+        manager().hook.after_captures(session=session, stored=stored)
+
+
 def claims_for_sources(session, source_ids: list[int]) -> dict[int, list[dict]] | None:
     """What each source is cited for, merged over plugins; None when no plugin knows about citations."""
-    merged: dict[int, list[dict]] | None = None
-    for plugin in load_plugins():
-        hook = getattr(plugin, "claims_for_sources", None)
-        if hook is None:
-            continue
-        merged = merged if merged is not None else {}
-        for source_id, claims in (hook(session, source_ids) or {}).items():
+    answers = manager().hook.claims_for_sources(session=session, source_ids=source_ids)
+    if not manager().hook.claims_for_sources.get_hookimpls():
+        return None
+    merged: dict[int, list[dict]] = {}
+    for answer in answers:
+        for source_id, claims in (answer or {}).items():
             merged.setdefault(source_id, []).extend(claims)
     return merged
 
 
 def findings(session, run_id: int) -> list[dict]:
     """Every plugin's findings about one run (for example quotes that went missing)."""
-    found: list[dict] = []
-    for plugin in load_plugins():
-        hook = getattr(plugin, "findings", None)
-        if hook is not None:
-            found.extend(hook(session, run_id) or [])
-    return found
+    return [found for answer in manager().hook.findings(session=session, run_id=run_id) for found in answer or []]
+
+
+def accessed_dates(session, source_id: int) -> list[str]:
+    """The dates researchers accessed one source, as written, over every plugin."""
+    return [d for answer in manager().hook.accessed_dates(session=session, source_id=source_id) for d in answer or []]
 
 
 def before_purge(session, capture_ids: list[int]) -> None:
     """Let every plugin remove its rows that refer to captures about to be purged."""
-    for plugin in load_plugins():
-        hook = getattr(plugin, "before_purge", None)
-        if hook is not None:
-            hook(session, capture_ids)
+    manager().hook.before_purge(session=session, capture_ids=capture_ids)
+
+
+def register_models() -> None:
+    """Let every plugin put its ORM tables on archiver.models.Base.metadata."""
+    manager().hook.register_models()
 
 
 def web_extensions() -> list:
-    """Every plugin's web extension (an archiver.web.extension.WebExtension): a plugin module's
-    `web_extension` names the function that makes it ("module:attribute"), imported only here."""
+    """Every plugin's web extension (an archiver.web.extension.WebExtension): the routes,
+    templates, dashboard panel and source filters it adds to `archiver serve`. A plugin whose
+    extension fails to load is left out, logged: it must not take the web interface down."""
     found = []
-    for plugin in load_plugins():
-        spec = getattr(plugin, "web_extension", None)
-        if spec is None:
-            continue
+    for impl in manager().hook.web_extension.get_hookimpls():
         try:
-            found.append(resolve(spec)())
-        except Exception as exc:  # a broken plugin must not take the web interface down
-            log.error("web extension of plugin %s failed to load: %s", plugin.__name__, exc)
+            found.append(impl.function())
+        except Exception as exc:
+            log.error("web extension of plugin %s failed to load: %s", impl.plugin_name, exc)
     return found

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from archiver import TOOL_NAME, __version__, plugins
@@ -69,16 +69,9 @@ def parse_accessed(value: str | None) -> date | None:
 
 
 def citation_dates(session: Session, source_id: int) -> list[date]:
-    """The dates the citations of a source were accessed, oldest first.
-
-    Read from the `citations` table with plain SQL: the table belongs to the schema the
-    migrations build, so this needs no import from the evidence package (which depends on the
-    archiver, never the reverse) and sees citations however they were entered.
-    """
-    values = session.execute(
-        text("SELECT accessed FROM citations WHERE source_id = :source_id AND accessed IS NOT NULL"),
-        {"source_id": source_id},
-    ).scalars()
+    """The dates the citations of a source were accessed, oldest first, as the plugins know
+    them (the `accessed_dates` hook: the evidence package's citations)."""
+    values = plugins.accessed_dates(session, source_id)
     return sorted({d for d in (parse_accessed(v) for v in values) if d is not None})
 
 
@@ -185,7 +178,7 @@ def _store_recovered(session_factory: sessionmaker, config: Config, source_id: i
         add_captures(session, [capture])
         if text_bytes:
             index_quietly(session, [capture], {keys[1]: extracted.text})
-        plugins.after_capture(session, source, capture, extracted.text or "")
+        plugins.after_captures(session, [(source, capture, extracted.text or "")])
     return capture, len(extracted.text or "")
 
 

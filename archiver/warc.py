@@ -704,7 +704,7 @@ def _store_batch(session: Session, batch: list[_Response], summary: ImportSummar
             source.last_capture_id = capture.id
         if verdict is not None:
             _apply_imported(source, capture, verdict, extracted.title)
-        plugins.after_capture(session, source, capture, text)
+        plugins.after_captures(session, [(source, capture, text)])
         summary.imported += 1
         summary.capture_ids.append(capture.id)
 
@@ -724,7 +724,7 @@ def import_warc(session_factory: sessionmaker, path: str | os.PathLike, *, track
     capture, in the order of the WARC dates, and the source's state follows: a 200 then a 404
     leaves the source deleted, a changed text altered. A capture older than the source's latest
     capture (history imported after newer captures were made) and a body the making tool
-    truncated are kept as evidence without a verdict. Quote checks (plugins.after_capture)
+    truncated are kept as evidence without a verdict. Quote checks (plugins.after_captures)
     run for every import.
     """
     path = Path(path)

@@ -1,7 +1,7 @@
 """What the archiver's notification digest needs from the evidence tables.
 
-Registered as the `evidence-digest` plugin of the archiver (see archiver/plugins.py), so the
-archiver can name the claims at risk without importing this package:
+Called through the evidence plugin's hooks (evidence.plugin), so the archiver can name the
+claims at risk without importing this package:
 - `claims_for_sources`: the claims and data points that cite each source, with their quotes;
 - `findings`: the quotes that went missing in a run, that is whose check against one of the
   run's captures is `missing` while the citation's check against the capture before was

@@ -3,10 +3,11 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-import evidence.models  # noqa: F401  (registers the evidence tables on the shared metadata)
+from archiver import plugins
 from archiver.models import Base
 
 config = context.config
+plugins.register_models()  # the plugins' tables join the archiver's, for autogenerate
 target_metadata = Base.metadata
 
 

@@ -295,7 +295,7 @@ def test_a_deleted_cited_page_is_recovered_from_the_archive(site, wired, fake):
         assert capture.record_hash and capture.prev_hash
     assert "Wayback Machine toolbar" not in recovered_text
     assert check_quote(QUOTE, recovered_text).status == "present"
-    if any(hasattr(p, "after_capture") for p in plugins.load_plugins()):
+    if plugins.manager().hook.after_captures.get_hookimpls():
         assert quote_checks(sessions, result.capture_id) == ["present"]
 
     [again] = rc.recover_source(config, sessions, source_id)

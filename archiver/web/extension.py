@@ -1,8 +1,7 @@
 """What a plugin adds to the web interface, so that the archiver never imports it.
 
-A plugin module names a function in its `web_extension` attribute ("module:attribute"); the
-function returns a WebExtension. The archiver loads it when the web interface starts
-(archiver.plugins.web_extensions).
+A plugin implements the `web_extension` hook (archiver.hookspecs), which returns a
+WebExtension. The archiver calls it when the web interface starts (archiver.plugins.web_extensions).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 reports, the claims at risk on the dashboard, a source's citations on its page, the sources
 table filtered by claim tag, and importing a bibliography CSV.
 
-The archiver never imports this package: evidence.plugin names `extension` in its
-`web_extension`, and the archiver's web application calls it when it starts.
+The archiver never imports this package: evidence.plugin's `web_extension` hook calls
+`extension`, when the archiver's web application starts.
 """
 
 from __future__ import annotations
