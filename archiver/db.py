@@ -26,13 +26,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from archiver.readdb import VERSIONS_DIR, DatabaseError, normalise_db_url, script_heads, unwritable
+from archiver.readdb import MIGRATIONS_DIR, VERSION_DIRS, DatabaseError, normalise_db_url, script_heads, unwritable
 from archiver.redact import mask_url, scrub
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
-
-MIGRATIONS_DIR = VERSIONS_DIR.parent
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -102,6 +100,8 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(map(str, VERSION_DIRS)))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     cfg.attributes["engine"] = engine
     return cfg
@@ -132,19 +132,20 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at, as Alembic reads it (None for an empty database)."""
+def current_revisions(engine: Engine) -> frozenset[str]:
+    """The schema revisions the database is at, one per branch, as Alembic reads them (empty for
+    an empty database)."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
 
 
-def head_revision(engine: Engine) -> str | None:
-    """The newest migration, as Alembic finds it."""
+def head_revisions(engine: Engine) -> frozenset[str]:
+    """The newest migration of each branch, as Alembic finds them."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    return frozenset(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
 
 
 def stored_revisions(engine: Engine) -> frozenset[str] | None:
@@ -169,12 +170,12 @@ def upgrade(engine: Engine) -> None:
             return
         from alembic import command
 
-        head = head_revision(engine)
-        if current_revision(engine) == head:
+        heads = head_revisions(engine)
+        if current_revisions(engine) == heads:
             return
         with _migration_lock(engine):
-            if current_revision(engine) != head:
-                command.upgrade(alembic_config(engine), "head")
+            if current_revisions(engine) != heads:
+                command.upgrade(alembic_config(engine), "heads")
     except OperationalError as exc:
         path = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
         reason = unwritable(path) if path and path != ":memory:" else None

@@ -36,7 +36,8 @@ from urllib.parse import parse_qsl, unquote
 import migrations
 from archiver.redact import mask_url, scrub
 
-VERSIONS_DIR = Path(migrations.__file__).parent / "versions"
+MIGRATIONS_DIR = Path(migrations.__file__).parent
+VERSION_DIRS: tuple[Path, ...] = migrations.VERSION_DIRS
 SQLITE_TIMEOUT = 30.0
 
 
@@ -61,13 +62,15 @@ def _revision_ids(value: str) -> tuple[str, ...] | None:
     return None
 
 
-def script_heads(versions_dir: Path = VERSIONS_DIR) -> frozenset[str] | None:
-    """The head revisions of the migrations, read from the files' `revision` and `down_revision`
+def script_heads(*version_dirs: Path) -> frozenset[str] | None:
+    """The head revisions of the migrations (one per branch) in `version_dirs` (by default every
+    branch's folder, migrations.VERSION_DIRS), read from the files' `revision` and `down_revision`
     lines without importing Alembic; None when the files do not say it that simply (then ask Alembic)."""
     revisions: set[str] = set()
     parents: set[str] = set()
     try:
-        paths = sorted(p for p in versions_dir.glob("*.py") if not p.name.startswith("_"))
+        paths = sorted(p for folder in (version_dirs or VERSION_DIRS) for p in folder.glob("*.py")
+                       if not p.name.startswith("_"))
         for path in paths:
             source = path.read_text(encoding="utf-8")
             found, down = _REVISION_LINE.findall(source), _DOWN_REVISION_LINE.findall(source)

@@ -119,7 +119,7 @@ def test_status_and_report_on_a_database_that_needs_work(tmp_path, cli):
     from archiver.db import alembic_config, make_engine
 
     engine = make_engine(cli.db_url)
-    command.downgrade(alembic_config(engine), "-1")
+    command.downgrade(alembic_config(engine), "archiver@-1")
     engine.dispose()
     code, modules = imported_by(tmp_path, "--config", str(cli.config), "report", "--all", "--format", "json")
     assert code == 0 and "alembic" in modules

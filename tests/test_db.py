@@ -5,8 +5,8 @@ from sqlalchemy import inspect, text
 
 from archiver.db import (
     DatabaseError,
-    current_revision,
-    head_revision,
+    current_revisions,
+    head_revisions,
     make_engine,
     open_database,
     script_heads,
@@ -19,7 +19,7 @@ def test_schema_created_by_migrations(db_url):
     engine = make_engine(db_url)
     tables = set(inspect(engine).get_table_names())
     assert {"sources", "captures", "blobs", "runs", "wayback_jobs", "claims", "citations", "quote_checks"} <= tables
-    assert current_revision(engine) == head_revision(engine)
+    assert current_revisions(engine) == head_revisions(engine)
     open_database(db_url)  # a second open is a no-op
 
 
@@ -58,10 +58,10 @@ def test_head_read_from_the_migration_files_is_alembics(sqlite_url):
     """upgrade() compares the database with the head read from the files' revision lines
     (no Alembic import); it must be the head Alembic finds."""
     engine = make_engine(sqlite_url)
-    assert script_heads() == {head_revision(engine)}
+    assert script_heads() == head_revisions(engine)
     assert stored_revisions(engine) is None  # a new database: no alembic_version table yet
     open_database(sqlite_url)
-    assert stored_revisions(engine) == {head_revision(engine)} == {current_revision(engine)}
+    assert stored_revisions(engine) == head_revisions(engine) == current_revisions(engine)
 
 
 def test_migration_files_alembic_must_read_are_left_to_alembic(tmp_path):
@@ -90,7 +90,7 @@ def test_an_old_schema_is_still_upgraded(sqlite_url):
 
     from archiver.db import alembic_config
 
-    command.downgrade(alembic_config(engine), "-1")
-    assert stored_revisions(engine) != {head_revision(engine)}
+    command.downgrade(alembic_config(engine), "archiver@-1")
+    assert stored_revisions(engine) != head_revisions(engine)
     open_database(sqlite_url)
-    assert stored_revisions(engine) == {head_revision(engine)}
+    assert stored_revisions(engine) == head_revisions(engine)

@@ -56,7 +56,7 @@ def test_an_in_memory_database_is_created_and_read():
 def test_a_database_at_an_older_revision_is_upgraded_first(db_url):
     open_database(db_url)
     engine = make_engine(db_url)
-    command.downgrade(alembic_config(engine), "-1")
+    command.downgrade(alembic_config(engine), "archiver@-1")
     assert stored_revisions(engine) != script_heads()
     with connect(db_url) as db:
         assert revisions(db) == script_heads()

@@ -1,11 +1,13 @@
-"""quote checks keep the closest passage when a quote is missing
+"""quote checks keep the closest passage when a quote is missing: now done by the `evidence` branch
+
+The evidence tables have their own migration branch; this revision stays, empty, so that a
+database made before the split, which records it, still finds its place in the chain.
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 15:00:00
 """
-import sqlalchemy as sa
-from alembic import op
+
 
 revision = '0002'
 down_revision = '0001'
@@ -14,10 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('quote_checks', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('closest', sa.Text(), nullable=True))
+    pass
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('quote_checks', schema=None) as batch_op:
-        batch_op.drop_column('closest')
+    pass

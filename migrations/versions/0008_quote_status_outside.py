@@ -1,11 +1,13 @@
-"""quote checks may record "present (outside the main text)": the status column grows to 40 characters
+"""quote checks may record "present (outside the main text)": now done by the `evidence` branch
+
+The evidence tables have their own migration branch; this revision stays, empty, so that a
+database made before the split, which records it, still finds its place in the chain.
 
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03 14:30:00
 """
-import sqlalchemy as sa
-from alembic import op
+
 
 revision = '0008'
 down_revision = '0007'
@@ -14,13 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('quote_checks', schema=None) as batch_op:
-        batch_op.alter_column('status', existing_type=sa.String(length=16), type_=sa.String(length=40),
-                              existing_nullable=False)
+    pass
 
 
 def downgrade() -> None:
-    op.execute("UPDATE quote_checks SET status = 'present' WHERE status = 'present (outside the main text)'")
-    with op.batch_alter_table('quote_checks', schema=None) as batch_op:
-        batch_op.alter_column('status', existing_type=sa.String(length=40), type_=sa.String(length=16),
-                              existing_nullable=False)
+    pass
