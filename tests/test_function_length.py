@@ -9,6 +9,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 LIMIT = 80
 CHECKED = ("archiver", "evidence", "benchmarks", "tests")
+# Migrations too: the schema's migrations as they were before the evidence branch (tests/data).
+MIGRATIONS_KEPT = "schema_before_branches"
 
 
 def long_functions(root: Path = REPO, limit: int = LIMIT) -> list[str]:
@@ -16,6 +18,8 @@ def long_functions(root: Path = REPO, limit: int = LIMIT) -> list[str]:
     found = []
     for folder in CHECKED:
         for path in sorted((root / folder).rglob("*.py")):
+            if MIGRATIONS_KEPT in path.parts:
+                continue
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
             for node in ast.walk(tree):
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

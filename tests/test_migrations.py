@@ -5,7 +5,7 @@ models describe, on SQLite and PostgreSQL, and a database made before the branch
 from __future__ import annotations
 
 import ast
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest

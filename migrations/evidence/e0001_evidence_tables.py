@@ -10,9 +10,8 @@ Revision ID: e0001
 Revises:
 Create Date: 2026-12-03 17:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'e0001'
 down_revision = None
