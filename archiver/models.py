@@ -187,6 +187,7 @@ class Capture(Base):
         Index("ix_captures_source_id_id", "source_id", "id"),
         Index("ix_captures_run_id", "run_id"),
         Index("ix_captures_body_sha256", "body_sha256"),
+        Index("ix_captures_text_sha256", "text_sha256"),
         Index("ix_captures_started_at", "started_at"),
         # Partial indexes (migration 0009): a run's failed captures (archiver.history.recent_runs)
         # and the captures that found a change (archiver.history.recent_changes).
