@@ -45,7 +45,7 @@ def subjects(db_path: Path) -> dict[str, str]:
         "dashboard": "/", "sources": "/sources", "source": f"/source/{altered}",
         "compare": f"/source/{altered}/compare", "compare-chinese": f"/source/{chinese}/compare",
         "archived-page": f"/capture/{capture}/view", "claims": "/claims", "claim-report": f"/claims/{claim}",
-        "add": "/add",
+        "add": "/add", "search": "/search?q=Example%20Vision",
     }
 
 

@@ -20,14 +20,14 @@ from starlette.templating import Jinja2Templates
 
 from archiver import dates, plugins
 from archiver.config import Config
-from archiver.web import archived, dashboard, login, source, sources, work
+from archiver.web import archived, dashboard, login, search, source, sources, work
 from archiver.web.jobs import CaptureJobs
 from archiver.web.pages import render
 from archiver.web.security import Gate, HostCheck, SecurityHeaders, csrf_token
 
 HERE = Path(__file__).parent
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1"]
-NAV = [("Dashboard", "/"), ("Sources", "/sources"), ("Add", "/add")]
+NAV = [("Dashboard", "/"), ("Sources", "/sources"), ("Search", "/search"), ("Add", "/add")]
 
 
 def _templates(extensions: list) -> Jinja2Templates:
@@ -67,7 +67,7 @@ def create_app(config: Config, *, sessions=None, allowed_hosts: list[str] | None
                    https_only=True, max_age=14 * 24 * 3600),
         Middleware(Gate, web=config.web),
     ]
-    routes = [*login.routes, *dashboard.routes, *sources.routes, *source.routes, *archived.routes, *work.routes,
+    routes = [*login.routes, *dashboard.routes, *sources.routes, *source.routes, *archived.routes, *work.routes, *search.routes,
               *(route for e in extensions for route in e.routes),
               Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
     jobs = jobs if jobs is not None else CaptureJobs(config, sessions)
