@@ -549,9 +549,14 @@ def _unread(job: Job, result: FetchResult, hops: list, body_sha: str | None, bod
 
 
 def provenance_of(outcome: Outcome) -> Provenance:
-    """The provenance record of an outcome's capture (archiver.provenance)."""
+    """The provenance record of an outcome's capture (archiver.provenance); a plain capture's names
+    the vantage point it was fetched from (a rendered page does not go through a vantage's proxy)."""
     result = outcome.fetch
-    return outcome.provenance or plain_provenance(result.exchanges, result.request_headers.get("User-Agent") or "")
+    if outcome.provenance is not None:
+        return outcome.provenance
+    record = plain_provenance(result.exchanges, result.request_headers.get("User-Agent") or "")
+    record.extra["vantage"] = result.vantage or DEFAULT
+    return record
 
 
 def _capture_row(outcome: Outcome, run_id: int | None, config_data: dict, body_sha: str | None, text_sha: str | None,

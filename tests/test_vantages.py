@@ -128,6 +128,10 @@ def test_blocked_and_deleted_end_to_end(tmp_path, monkeypatch, proxies, gov_site
     shown = _json(cli("show", notice, "--json"))
     assert [(c["vantage"], c["verdict"]) for c in shown["captures"]] == [("direct", "blocked"), ("cn", "new")]
     assert shown["captures"][1]["title"] == "关于印发通知"
+    for capture in shown["captures"]:
+        record = _json(cli("show", notice, "--provenance", "--capture", str(capture["id"]), "--json"))
+        assert record["provenance"]["extra"]["vantage"] == capture["vantage"]
+    assert "vantage: cn" in cli("show", notice, "--provenance", "--capture", str(shown["captures"][1]["id"])).output
     assert "127.0.0.3" in direct.refused()
     assert f"127.0.0.3:{gov_site.port}" in cn.forwarded()
     text = cli("show", notice, "--text")
