@@ -33,6 +33,7 @@ from archiver.anchors import anchor_quietly
 from archiver.browser import Browser
 from archiver.chain import add_captures
 from archiver.config import Config
+from archiver.db import storage_problem
 from archiver.extract import Extracted
 from archiver.fetch import Fetcher, FetchResult, Hop
 from archiver.limits import PageLimits
@@ -833,8 +834,9 @@ class CapturePass:
                 await self.results.put(None)
                 try:
                     await writer_task
-                except Exception:
-                    log.exception("the writer failed")
+                except Exception as exc:
+                    if storage_problem(exc) is None:  # a full or read-only store is told once, by the caller
+                        log.exception("the writer failed")
             self.summary.interrupted = self.stop.is_set()
             self.summary.elapsed = time.monotonic() - self.started
             try:  # may fail as the writer did (a full disk): the workers and threads stop all the same
